@@ -1,0 +1,1 @@
+"""minusma-chat: answers questions about MINUSMA from its documents, with citations."""

@@ -1,0 +1,169 @@
+"""The Chroma index: one collection of chunks, in-process or on a Chroma server."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+from langchain_chroma import Chroma
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+
+from rag.config import Settings
+from rag.errors import RetrievalUnavailable
+
+log = logging.getLogger(__name__)
+
+WRITE_BATCH = 256
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One piece of a document, ready to embed and store."""
+
+    id: str
+    text: str
+    embed_text: str
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What the index holds for one source file."""
+
+    ids: frozenset[str]
+    file_hashes: frozenset[str]
+    expected_chunks: int
+
+    def is_complete(self, file_hash: str) -> bool:
+        """True when every chunk of this exact file version is stored, and nothing else."""
+        return self.file_hashes == {file_hash} and len(self.ids) == self.expected_chunks
+
+
+def load_embeddings(settings: Settings) -> Embeddings:
+    """The sentence-transformers model, loaded from its bundled folder (no download)."""
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    return HuggingFaceEmbeddings(
+        model_name=settings.embed_model_path,
+        model_kwargs={"device": "cpu"},
+        encode_kwargs={"normalize_embeddings": True, "batch_size": 64},
+    )
+
+
+def make_client(settings: Settings) -> chromadb.ClientAPI:
+    """A persistent in-process client, or an HTTP client when RAG_CHROMA_HOST is set."""
+    if settings.chroma_host:
+        auth: dict[str, Any] = {}
+        if settings.chroma_token:
+            auth = {
+                "chroma_client_auth_provider": "chromadb.auth.token_authn.TokenAuthClientProvider",
+                "chroma_client_auth_credentials": settings.chroma_token,
+            }
+        return chromadb.HttpClient(
+            host=settings.chroma_host,
+            port=settings.chroma_port,
+            settings=ChromaSettings(anonymized_telemetry=False, **auth),
+        )
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(
+        path=str(settings.index_dir), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+
+
+class Store:
+    """Reads and writes chunks; the only module that talks to Chroma."""
+
+    def __init__(self, settings: Settings, embeddings: Embeddings) -> None:
+        self.settings = settings
+        self.embeddings = embeddings
+        try:
+            self.client = make_client(settings)
+            self.collection = self.client.get_or_create_collection(
+                settings.collection, metadata={"hnsw:space": "cosine"}
+            )
+        except Exception as exc:
+            raise RetrievalUnavailable(f"cannot open the index: {exc}") from exc
+
+    @cached_property
+    def vectorstore(self) -> Chroma:
+        """The same collection seen through LangChain, for similarity search."""
+        return Chroma(
+            client=self.client,
+            collection_name=self.settings.collection,
+            embedding_function=self.embeddings,
+        )
+
+    def count(self) -> int:
+        """Number of chunks stored."""
+        return self.collection.count()
+
+    def file_states(self) -> dict[str, FileState]:
+        """What is stored per source file, read from chunk metadata in one pass."""
+        got = self.collection.get(include=["metadatas"])
+        ids: dict[str, set[str]] = defaultdict(set)
+        hashes: dict[str, set[str]] = defaultdict(set)
+        expected: dict[str, int] = {}
+        for chunk_id, meta in zip(got["ids"], got["metadatas"] or []):
+            source = str(meta["source"])
+            ids[source].add(chunk_id)
+            hashes[source].add(str(meta["file_hash"]))
+            expected[source] = int(meta["n_chunks"])
+        return {
+            source: FileState(frozenset(ids[source]), frozenset(hashes[source]), expected[source])
+            for source in ids
+        }
+
+    def write_file(self, source: str, chunks: list[Chunk], state: FileState | None) -> int:
+        """Make the stored chunks of `source` equal `chunks`; embed only new text. Returns chunks embedded."""
+        stored = state.ids if state else frozenset()
+        new = [c for c in chunks if c.id not in stored]
+        kept = [c for c in chunks if c.id in stored]
+        for start in range(0, len(new), WRITE_BATCH):
+            batch = new[start : start + WRITE_BATCH]
+            vectors = self.embeddings.embed_documents([c.embed_text for c in batch])
+            self.collection.upsert(
+                ids=[c.id for c in batch],
+                embeddings=vectors,  # type: ignore[arg-type]
+                documents=[c.text for c in batch],
+                metadatas=[c.metadata for c in batch],
+            )
+        if kept:
+            # Same text, same vector: only positions and the file hash changed.
+            self.collection.update(ids=[c.id for c in kept], metadatas=[c.metadata for c in kept])
+        stale = stored - {c.id for c in chunks}
+        if stale:
+            self.collection.delete(ids=sorted(stale))
+        return len(new)
+
+    def delete_source(self, source: str) -> None:
+        """Remove every chunk of a file that no longer exists."""
+        self.collection.delete(where={"source": source})
+
+    def all_chunks(self) -> list[Document]:
+        """Every stored chunk, with its id in metadata; used to build the keyword index."""
+        got = self.collection.get(include=["documents", "metadatas"])
+        return [
+            Document(page_content=text, metadata={**meta, "chunk_id": chunk_id})
+            for chunk_id, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
+        ]
+
+    def embeddings_of(self, ids: list[str]) -> dict[str, list[float]]:
+        """Stored vectors by chunk id."""
+        if not ids:
+            return {}
+        got = self.collection.get(ids=ids, include=["embeddings"])
+        return {i: list(v) for i, v in zip(got["ids"], got["embeddings"])}  # type: ignore[arg-type]
+
+    def dense_search(self, query_vector: list[float], k: int) -> list[tuple[Document, float]]:
+        """Nearest chunks with their cosine similarity (1 - cosine distance)."""
+        try:
+            found = self.vectorstore.similarity_search_by_vector_with_relevance_scores(query_vector, k=k)
+        except Exception as exc:
+            raise RetrievalUnavailable(f"index query failed: {exc}") from exc
+        return [(doc, 1.0 - distance) for doc, distance in found]
