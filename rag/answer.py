@@ -1,0 +1,408 @@
+"""The grounded answer chain: condense, retrieve, gate, generate, check, cite."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseLanguageModel
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import PromptTemplate
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from rag.config import Settings
+from rag.errors import InputRejected, LLMUnavailable, RetrievalUnavailable
+from rag.retrieve import STOPWORDS, Passage, Retriever, tokenize
+
+log = logging.getLogger(__name__)
+
+PROMPTS = Path(__file__).parent / "prompts"
+NOT_FOUND = "I could not find that in the documents."
+OFF_LIMITS = "I can only answer questions about MINUSMA from its documents; I cannot share my instructions."
+GREETING = "Hello! Ask me about the UN mission in Mali (MINUSMA), its 2023 withdrawal or its context."
+THANKS = "You're welcome. Ask me anything else about MINUSMA."
+LLM_DOWN_NOTE = "(The language model is unavailable; this is the closest passage from the documents.)"
+
+SMALLTALK = re.compile(
+    r"^\s*(?:(?P<greet>hi|hello|hey|good (?:morning|afternoon|evening)|greetings|bonjour|salut)"
+    r"|(?P<thanks>thanks?(?: you)?(?: very much| a lot| so much)?|thx|merci|ok(?:ay)?,? thanks?|great,? thanks?)"
+    r"|(?P<bye>bye|goodbye|see you))(?: there)?[\s!.?]*$",
+    re.I,
+)
+INSTRUCTION_PROBE = re.compile(
+    r"system prompt|your (?:instructions|prompt|rules|guidelines)|initial prompt|"
+    r"ignore (?:all |any |the )?(?:previous|prior|above|earlier|your)|disregard (?:all |the )?(?:previous|above)|"
+    r"developer mode|jailbreak|you are now|pretend (?:to be|you are)",
+    re.I,
+)
+FOLLOW_UP = re.compile(
+    r"\b(?:he|she|him|his|her|hers|it|its|they|them|their|theirs|there|then|that|this|those|these|"
+    r"the same|the mission|the camp|the resolution)\b|^(?:and|what about|how about|also)\b",
+    re.I,
+)
+NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+# Capitalised words that carry no fact of their own and so need no grounding.
+COMMON_CAPITALS = frozenset(
+    "i a an the in on at of for from by to and or but it its he she they this that these those there then what "
+    "who whom which when where why how did does do was were is are has have had yes no not according since "
+    "after before during between about also as with un".split()
+)
+MONTHS = "january february march april may june july august september october november december".split()
+
+
+@dataclass
+class Source:
+    """A numbered passage an answer can cite."""
+
+    n: int
+    title: str
+    source: str
+    chunk_id: str
+    score: float
+    text: str
+    date: str = ""
+    section: str = ""
+
+
+@dataclass
+class Answer:
+    """The product's reply: text with [n] citations, whether it refused, and its sources."""
+
+    answer: str
+    refused: bool
+    sources: list[Source] = field(default_factory=list)
+    question: str = ""
+    standalone_question: str = ""
+    retrieved: list[Source] = field(default_factory=list)
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON shape of `python -m rag ask --json` and `POST /api/ask`."""
+        keys = ("n", "title", "source", "chunk_id", "score", "text")
+        return {
+            "answer": self.answer,
+            "refused": self.refused,
+            "sources": [{k: v for k, v in asdict(s).items() if k in keys} for s in self.sources],
+        }
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a retrieved passage, scored against the question."""
+
+    text: str
+    passage: int
+    score: float
+    core: str
+
+
+@dataclass(frozen=True)
+class Event:
+    """A streamed piece of an answer: a token, or the final Answer."""
+
+    token: str = ""
+    final: Answer | None = None
+
+
+def load_prompt(name: str) -> PromptTemplate:
+    """A prompt template from rag/prompts."""
+    return PromptTemplate.from_template((PROMPTS / f"{name}.txt").read_text(encoding="utf-8"))
+
+
+def check_question(question: str, settings: Settings) -> str:
+    """Refuse empty or over-long questions before any work is done."""
+    question = (question or "").strip()
+    if not question:
+        raise InputRejected("Please type a question.")
+    if len(question) > settings.max_question_chars:
+        raise InputRejected(
+            f"Your question is {len(question)} characters long; the limit is {settings.max_question_chars}."
+        )
+    return question
+
+
+def trim_history(history: list[dict[str, str]], max_chars: int) -> list[dict[str, str]]:
+    """The most recent turns that fit the budget, oldest first."""
+    kept: list[dict[str, str]] = []
+    used = 0
+    for turn in reversed(history or []):
+        if turn.get("role") not in ("user", "assistant") or not isinstance(turn.get("content"), str):
+            raise InputRejected("history must be a list of {role: user|assistant, content: str}")
+        used += len(turn["content"])
+        if used > max_chars:
+            break
+        kept.append({"role": turn["role"], "content": turn["content"]})
+    return kept[::-1]
+
+
+def key_terms(text: str) -> set[str]:
+    """Numbers, dates and proper names: what a grounded answer may not invent."""
+    terms = {n.replace(",", "").rstrip(".") for n in NUMBER.findall(text)}
+    for word in re.findall(r"\b[A-ZÀ-Ý][\w'À-ÿ-]*", text):
+        if word.lower() not in COMMON_CAPITALS:
+            terms.add(word.lower().removesuffix("'s"))
+    return terms
+
+
+def term_in(term: str, text: str) -> bool:
+    """A key term appears in the text (numbers exactly, names tolerating a typo)."""
+    normalized = text.lower().replace(",", "")
+    if re.search(rf"(?<![\w]){re.escape(term)}(?![\w])", normalized):
+        return True
+    if term[0].isdigit() or len(term) < 5:
+        return False
+    words = set(re.findall(r"[\w'-]+", normalized))
+    return any(difflib.SequenceMatcher(None, term, w).ratio() >= 0.8 for w in words)
+
+
+def ungrounded_terms(answer: str, evidence: str) -> set[str]:
+    """Key terms of the answer that the evidence does not contain."""
+    return {t for t in key_terms(answer) if not term_in(t, evidence)}
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences and list items of a passage."""
+    parts: list[str] = []
+    # Hard-wrapped lines belong to one paragraph; blank lines, list items and table rows start new ones.
+    text = re.sub(r"\n(?!\s*(?:[-*|]|\d+\.)\s|\n)", " ", text)
+    for line in re.split(r"\n+", text):
+        line = re.sub(r"^\s*(?:[-*]|\d+\.)\s+|\*\*|\|", " ", line).strip()
+        if line.startswith("Sources:") or len(line) < 3:
+            continue
+        parts += [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"“])", line) if len(s.strip()) > 2]
+    return parts
+
+
+class Assistant:
+    """Answers questions from the retrieved passages only; every dependency is passed in."""
+
+    def __init__(
+        self,
+        *,
+        retriever: Retriever,
+        embeddings: Embeddings,
+        llm: BaseLanguageModel | None,
+        settings: Settings,
+    ) -> None:
+        self.retriever = retriever
+        self.embeddings = embeddings
+        self.llm = llm
+        self.settings = settings
+        self.answer_chain: Runnable | None = None
+        self.condense_chain: Runnable | None = None
+        if llm is not None:
+            self.answer_chain = load_prompt("answer") | llm | StrOutputParser()
+            self.condense_chain = load_prompt("condense") | llm | StrOutputParser()
+        self.retrieve_chain: Runnable = RunnableLambda(self._retrieve)
+
+    def ask(self, question: str, history: list[dict[str, str]] | None = None) -> Answer:
+        """The whole answer at once."""
+        final = None
+        for event in self.stream(question, history):
+            final = event.final or final
+        assert final is not None
+        return final
+
+    def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[Event]:
+        """Tokens as the model writes them, then the checked, cited Answer."""
+        question = check_question(question, self.settings)
+        history = trim_history(history or [], self.settings.max_history_chars)
+        canned = self._canned_reply(question)
+        if canned:
+            yield Event(final=canned)
+            return
+        standalone = self.condense(question, history)
+        passages = self.retrieve_chain.invoke(standalone)
+        retrieved = [self._source(n, p) for n, p in enumerate(passages, 1)]
+        base = Answer("", False, [], question, standalone, retrieved)
+        if not passages or passages[0].similarity < self.settings.min_relevance:
+            yield Event(final=self._refusal(base, "no passage is relevant enough"))
+            return
+        ranked = self.rank_sentences(standalone, passages)
+        missing = self._question_terms_missing(standalone, passages, ranked)
+        if not ranked or ranked[0].score < self.settings.min_relevance or missing:
+            yield Event(final=self._refusal(base, f"best sentence too weak or terms missing: {missing}"))
+            return
+        draft = ""
+        if self.answer_chain is not None:
+            try:
+                for token in self._generate(standalone, ranked):
+                    draft += token
+                    yield Event(token=token)
+            except LLMUnavailable as exc:
+                log.warning("LLM failed, answering extractively: %s", exc)
+                if self.settings.raise_errors:
+                    raise
+                base.note = LLM_DOWN_NOTE
+                draft = ""
+        yield Event(final=self._compose(base, draft, ranked, passages))
+
+    def condense(self, question: str, history: list[dict[str, str]]) -> str:
+        """A standalone question, rewritten only when a follow-up needs the conversation."""
+        previous = [t["content"] for t in history if t["role"] == "user"]
+        if not previous or not self._is_follow_up(question):
+            return question
+        fallback = f"{previous[-1]} {question}"
+        if self.condense_chain is None:
+            return fallback
+        transcript = "\n".join(
+            f"{'User' if t['role'] == 'user' else 'Assistant'}: {_first_line(t['content'])}" for t in history[-4:]
+        )
+        try:
+            rewritten = self.condense_chain.invoke({"history": transcript, "question": question}).strip()
+        except Exception as exc:  # a failing backend must not stop retrieval
+            log.warning("rewrite failed, using the previous question: %s", exc)
+            return fallback
+        rewritten = _first_line(rewritten)
+        if not self._valid_rewrite(question, rewritten, transcript):
+            return fallback
+        return rewritten
+
+    def rank_sentences(self, question: str, passages: list[Passage]) -> list[Sentence]:
+        """Every sentence of the passages, best first: meaning plus word overlap with the question."""
+        candidates: list[tuple[str, int, str, str]] = []
+        for n, passage in enumerate(passages, 1):
+            section = str(passage.metadata.get("section") or passage.metadata.get("title") or "")
+            sentences = split_sentences(passage.text)
+            for i, sentence in enumerate(sentences):
+                context = sentences[i - 1] if i and _needs_context(sentence) else ""
+                text = f"{context} {sentence}".strip()
+                candidates.append((text, n, f"{section}: {text}", sentence))
+        if not candidates:
+            return []
+        vectors = np.asarray(self.embeddings.embed_documents([c[2] for c in candidates]))
+        query = np.asarray(self.embeddings.embed_query(question))
+        q_tokens = set(tokenize(question)) - {"minusma", "mali", "mission", "un"}
+        scored = []
+        for (text, n, with_section, core), vector in zip(candidates, vectors):
+            overlap = len(q_tokens & set(tokenize(with_section))) / len(q_tokens) if q_tokens else 0.0
+            scored.append(Sentence(text, n, 0.6 * float(np.dot(query, vector)) + 0.4 * overlap, core))
+        return sorted(scored, key=lambda s: s.score, reverse=True)
+
+    def _retrieve(self, query: str) -> list[Passage]:
+        try:
+            return self.retriever.search(query, self.settings.top_k)
+        except RetrievalUnavailable:
+            raise
+        except Exception as exc:
+            raise RetrievalUnavailable(f"search failed: {exc}") from exc
+
+    def _generate(self, question: str, ranked: list[Sentence]) -> Iterator[str]:
+        assert self.answer_chain is not None
+        evidence = "\n".join(f"[{s.passage}] {s.text}" for s in ranked[:4])
+        deadline = time.monotonic() + self.settings.llm_timeout_s
+        try:
+            for token in self.answer_chain.stream({"passages": evidence, "question": question}):
+                yield token
+                if time.monotonic() > deadline:
+                    break
+        except LLMUnavailable:
+            raise
+        except Exception as exc:
+            raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    def _compose(self, base: Answer, draft: str, ranked: list[Sentence], passages: list[Passage]) -> Answer:
+        """The final text: the model's short answer if the evidence backs it, then the quoted evidence."""
+        best = ranked[0]
+        quotes = [best]
+        for other in ranked[1:3]:
+            adds_facts = key_terms(other.text) - key_terms(best.text)
+            overlaps = other.core in best.text or best.core in other.text
+            if other.score >= 0.9 * best.score and adds_facts and not overlaps and len(quotes) < 2:
+                quotes.append(other)
+        cited = sorted({q.passage for q in quotes})
+        evidence = " ".join(passages[n - 1].text for n in cited)
+        short = _clean_draft(draft)
+        lines = []
+        if short and not ungrounded_terms(short, evidence) and _supported(short, quotes):
+            lines.append(f"{short} [{best.passage}]")
+        elif draft.strip():
+            log.info("draft %r failed the grounding check; quoting the evidence", draft)
+        lines += [f"“{q.text}” [{q.passage}]" for q in quotes]
+        if base.note:
+            lines.append(base.note)
+        base.answer = "\n\n".join(lines)
+        base.sources = [s for s in base.retrieved if s.n in cited]
+        return base
+
+    def _question_terms_missing(self, question: str, passages: list[Passage], ranked: list[Sentence]) -> set[str]:
+        top = {s.passage for s in ranked[:3]}
+        evidence = " ".join(
+            f"{p.metadata.get('title', '')} {p.metadata.get('section', '')} {p.text}"
+            for n, p in enumerate(passages, 1)
+            if n in top
+        )
+        generic = {"minusma", "mali", "malian", "united", "nations", "security", "council"}
+        return {t for t in key_terms(question) - generic if t not in MONTHS and not term_in(t, evidence)}
+
+    def _canned_reply(self, question: str) -> Answer | None:
+        smalltalk = SMALLTALK.match(question)
+        if smalltalk:
+            text = GREETING if smalltalk.group("greet") else THANKS if smalltalk.group("thanks") else "Goodbye!"
+            return Answer(text, False, [], question, question)
+        if INSTRUCTION_PROBE.search(question):
+            return Answer(OFF_LIMITS, True, [], question, question)
+        return None
+
+    def _refusal(self, base: Answer, why: str) -> Answer:
+        log.info("refused %r: %s", base.standalone_question, why)
+        base.answer, base.refused, base.sources = NOT_FOUND, True, []
+        return base
+
+    @staticmethod
+    def _is_follow_up(question: str) -> bool:
+        return bool(FOLLOW_UP.search(question)) or len(tokenize(question)) <= 2
+
+    @staticmethod
+    def _valid_rewrite(question: str, rewritten: str, transcript: str) -> bool:
+        if not rewritten or len(rewritten) > 2 * len(question) + 120 or rewritten == question:
+            return False
+        # The rewrite may only bring in names that the conversation already holds.
+        return not ungrounded_terms(rewritten, f"{transcript} {question}")
+
+    @staticmethod
+    def _source(n: int, passage: Passage) -> Source:
+        meta = passage.metadata
+        return Source(
+            n=n,
+            title=str(meta.get("title", "")),
+            source=passage.source,
+            chunk_id=passage.chunk_id,
+            score=round(passage.similarity, 4),
+            text=passage.text,
+            date=str(meta.get("date", "")),
+            section=str(meta.get("section", "")),
+        )
+
+
+def _first_line(text: str) -> str:
+    return text.strip().split("\n", 1)[0].strip()
+
+
+def _needs_context(sentence: str) -> bool:
+    return bool(re.match(r"(?:He|She|It|They|This|These|The same|Both|By then|Then)\b", sentence))
+
+
+def _clean_draft(draft: str) -> str:
+    short = _first_line(draft).strip(" .\"'“”")
+    short = re.sub(r"\[\d+\]|!\[[^\]]*\]\([^)]*\)|\]\([^)]*\)|<[^>]+>", "", short).strip()
+    if not short or "not found" in short.lower() or len(short) > 300:
+        return ""
+    return short
+
+
+def _supported(short: str, quotes: list[Sentence]) -> bool:
+    """Most content words of the short answer come from the quoted sentences."""
+    words = [w for w in tokenize(short) if w not in STOPWORDS]
+    if not words:
+        return False
+    quoted = set(tokenize(" ".join(q.text for q in quotes)))
+    return sum(w in quoted for w in words) / len(words) >= 0.75

@@ -1,0 +1,252 @@
+"""`python -m rag eval`: score the product, and two references, on a JSONL question set."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.answer import Answer, Source, key_terms, split_sentences, term_in
+from rag.config import Settings
+from rag.runtime import Runtime
+
+CATEGORIES = ("factual", "multi-turn", "unanswerable", "adversarial")
+TUTORIAL_PROMPT = (
+    "You are an assistant for question-answering tasks. Use the following pieces of retrieved context to answer "
+    "the question. If you don't know the answer, just say that you don't know. Use three sentences maximum and "
+    "keep the answer concise.\nQuestion: {question} \nContext: {context} \nAnswer:"
+)
+
+System = Callable[[str, list[dict[str, str]]], Answer]
+
+
+@dataclass
+class Result:
+    """One scored item."""
+
+    item: dict[str, Any]
+    answer: Answer
+    latency_ms: float
+    passed: bool
+    hit: bool | None
+    ungrounded: set[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented output line."""
+        return {
+            "id": self.item["id"],
+            "answer": self.answer.answer,
+            "refused": self.answer.refused,
+            "sources": self.answer.to_json()["sources"],
+            "latency_ms": round(self.latency_ms, 1),
+            "pass": self.passed,
+        }
+
+
+def category(item: dict[str, Any]) -> str:
+    """The item's category, given or inferred."""
+    if item.get("category") in CATEGORIES:
+        return str(item["category"])
+    if item.get("turns"):
+        return "multi-turn"
+    return "unanswerable" if item.get("unanswerable") else "factual"
+
+
+def judge(item: dict[str, Any], answer: Answer) -> bool:
+    """Pass: refused when unanswerable, else every expect matches; no forbid ever matches."""
+    text = answer.answer
+    if any(re.search(p, text, re.I) for p in item.get("forbid", [])):
+        return False
+    if item.get("unanswerable"):
+        return answer.refused
+    return not answer.refused and all(re.search(p, text, re.I) for p in item.get("expect", []))
+
+
+def ungrounded(answer: Answer) -> set[str]:
+    """Numbers, dates and names of an answer absent from the passages it cites."""
+    if answer.refused or not answer.sources:
+        return set()
+    cited = " ".join(f"{s.title} {s.text}" for s in answer.sources)
+    return {t for t in key_terms(re.sub(r"\[\d+\]", "", answer.answer)) if not term_in(t, cited)}
+
+
+def run_item(system: System, item: dict[str, Any]) -> tuple[Answer, float]:
+    """Ask the earlier turns in order, then time the last one."""
+    turns = item.get("turns") or [item["q"]]
+    history: list[dict[str, str]] = []
+    for turn in turns[:-1]:
+        history += [{"role": "user", "content": turn}, {"role": "assistant", "content": system(turn, history).answer}]
+    started = time.perf_counter()
+    answer = system(turns[-1], history)
+    return answer, (time.perf_counter() - started) * 1000
+
+
+def evaluate(system: System, items: list[dict[str, Any]]) -> list[Result]:
+    """Score every item."""
+    results = []
+    for item in items:
+        answer, latency = run_item(system, item)
+        wanted = {Path(s).name for s in item.get("source", [])}
+        hit = any(Path(s.source).name in wanted for s in answer.retrieved[:5]) if wanted else None
+        results.append(Result(item, answer, latency, judge(item, answer), hit, ungrounded(answer)))
+    return results
+
+
+def summarize(results: list[Result]) -> dict[str, Any]:
+    """Accuracy per category, refusals, hit@5, grounding and latency."""
+    by_cat: dict[str, list[bool]] = defaultdict(list)
+    for r in results:
+        by_cat[category(r.item)].append(r.passed)
+    unanswerable = [r.answer.refused for r in results if r.item.get("unanswerable")]
+    hits = [r.hit for r in results if r.hit is not None]
+    latencies = sorted(r.latency_ms for r in results)
+    return {
+        "overall": sum(r.passed for r in results) / len(results),
+        "categories": {c: (sum(v) / len(v), len(v)) for c, v in by_cat.items()},
+        "refused_unanswerable": sum(unanswerable) / len(unanswerable) if unanswerable else None,
+        "hit_at_5": sum(hits) / len(hits) if hits else None,
+        "ungrounded_answers": sum(bool(r.ungrounded) for r in results),
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
+        "n": len(results),
+    }
+
+
+def format_summary(name: str, s: dict[str, Any]) -> str:
+    """One block of printed figures."""
+    cats = ", ".join(f"{c} {acc:.0%} ({n})" for c, (acc, n) in sorted(s["categories"].items()))
+    hit = "n/a" if s["hit_at_5"] is None else f"{s['hit_at_5']:.0%}"
+    refused = "n/a" if s["refused_unanswerable"] is None else f"{s['refused_unanswerable']:.0%}"
+    return (
+        f"{name}: overall {s['overall']:.1%} of {s['n']} | {cats}\n"
+        f"  unanswerables refused {refused} | retrieval hit@5 {hit} | "
+        f"answers with ungrounded numbers/names {s['ungrounded_answers']} | "
+        f"latency p50 {s['p50_ms']:.0f} ms, p95 {s['p95_ms']:.0f} ms"
+    )
+
+
+def tutorial_system(runtime: Runtime) -> System:
+    """LangChain's tutorial RAG: 1000/200 splits, dense top-4, the tutorial prompt, the same LLM."""
+    import chromadb
+    from langchain_chroma import Chroma
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import PromptTemplate
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from rag.ingest import discover, load_document
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+    texts, metas = [], []
+    for path in discover([runtime.settings.corpus_dir])[0]:
+        doc = load_document(path, 10**9)
+        for piece in splitter.split_text("\n\n".join(s.text for s in doc.sections)):
+            texts.append(piece)
+            metas.append({"source": path.name, "title": doc.title})
+    client = chromadb.EphemeralClient()
+    store = Chroma(client=client, collection_name="tutorial", embedding_function=runtime.embeddings)
+    store.add_texts(texts, metas)
+    if runtime.llm is None:
+        raise ValueError("the tutorial reference needs an LLM backend")
+    chain = PromptTemplate.from_template(TUTORIAL_PROMPT) | runtime.llm | StrOutputParser()
+
+    def ask(question: str, history: list[dict[str, str]]) -> Answer:
+        docs = store.similarity_search(question, k=4)
+        text = chain.invoke({"question": question, "context": "\n\n".join(d.page_content for d in docs)})
+        sources = [
+            Source(n, d.metadata["title"], d.metadata["source"], d.id or "", 0.0, d.page_content)
+            for n, d in enumerate(docs, 1)
+        ]
+        refused = bool(re.search(r"don'?t know|do not know", text, re.I))
+        return Answer(text.strip(), refused, sources, question, question, sources)
+
+    return ask
+
+
+def closest_sentence_system(runtime: Runtime) -> System:
+    """No LLM: the single corpus sentence closest to the question."""
+    import numpy as np
+
+    from rag.ingest import discover, load_document
+
+    rows: list[tuple[str, str, str]] = []
+    for path in discover([runtime.settings.corpus_dir])[0]:
+        doc = load_document(path, 10**9)
+        rows += [(s, path.name, doc.title) for section in doc.sections for s in split_sentences(section.text)]
+    vectors = np.asarray(runtime.embeddings.embed_documents([r[0] for r in rows]))
+
+    def ask(question: str, history: list[dict[str, str]]) -> Answer:
+        query = " ".join([t["content"] for t in history if t["role"] == "user"] + [question])
+        best = int(np.argmax(vectors @ np.asarray(runtime.embeddings.embed_query(query))))
+        text, source, title = rows[best]
+        sources = [Source(1, title, source, "", 0.0, text)]
+        return Answer(f"{text} [1]", False, sources, question, query, sources)
+
+    return ask
+
+
+def product_system(runtime: Runtime) -> System:
+    """The product itself."""
+    return lambda question, history: runtime.assistant.ask(question, history)
+
+
+SYSTEMS = {"product": product_system, "tutorial": tutorial_system, "closest-sentence": closest_sentence_system}
+
+
+def load_items(path: Path) -> list[dict[str, Any]]:
+    """The JSONL items."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def run(path: Path, out: Path | None, settings: Settings, system: str = "product") -> int:
+    """Evaluate one system (or `all`), print the figures, write results; 0 on success."""
+    items = load_items(path)
+    runtime = Runtime(settings)
+    names = list(SYSTEMS) if system == "all" else [system]
+    report = []
+    for name in names:
+        results = evaluate(SYSTEMS[name](runtime), items)
+        summary = summarize(results)
+        print(format_summary(name, summary), flush=True)
+        report.append((name, summary))
+        if out and name == names[0]:
+            out.write_text("".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in results))
+        for r in results:
+            if not r.passed and name == "product":
+                print(f"  FAIL {r.item['id']}: {r.answer.answer[:160]!r}")
+    if len(report) > 1:
+        write_report(path, report, settings)
+    return 0
+
+
+def write_report(path: Path, report: list[tuple[str, dict[str, Any]]], settings: Settings) -> None:
+    """eval/RESULTS.md: the systems side by side."""
+    rows = [
+        "| system | overall | factual | multi-turn | unanswerable | adversarial | unanswerables refused | "
+        "hit@5 | ungrounded answers | p50 ms | p95 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, s in report:
+        cats = [f"{s['categories'].get(c, (0, 0))[0]:.0%}" for c in CATEGORIES]
+        hit = "n/a" if s["hit_at_5"] is None else f"{s['hit_at_5']:.0%}"
+        refused = "n/a" if s["refused_unanswerable"] is None else f"{s['refused_unanswerable']:.0%}"
+        rows.append(
+            f"| {name} | {s['overall']:.1%} | {' | '.join(cats)} | {refused} | {hit} | "
+            f"{s['ungrounded_answers']} | {s['p50_ms']:.0f} | {s['p95_ms']:.0f} |"
+        )
+    text = (
+        f"# Evaluation results\n\nSet: `{path}` ({report[0][1]['n']} items). LLM: `{settings.llm}`; "
+        f"retrieval: `{settings.retrieval}`, top {settings.top_k}; chunks {settings.chunk_size}/"
+        f"{settings.chunk_overlap}. Written by `make eval`.\n\n"
+        "- product: this project's chain.\n"
+        "- tutorial: the LangChain tutorial RAG (1000/200 splits, dense top-4, tutorial prompt, same LLM).\n"
+        "- closest-sentence: no LLM, the single corpus sentence closest to the question.\n\n"
+        + "\n".join(rows)
+        + "\n"
+    )
+    Path(path).parent.joinpath("RESULTS.md").write_text(text, encoding="utf-8")
