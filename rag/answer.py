@@ -177,6 +177,7 @@ def split_sentences(text: str) -> list[str]:
         line = re.sub(r"^\s*(?:[-*]|\d+\.)\s+|\*\*|\|", " ", line).strip()
         if line.startswith("Sources:") or len(line) < 3:
             continue
+        line = re.sub(r"\s+", " ", line)
         parts += [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"“])", line) if len(s.strip()) > 2]
     return parts
 

@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)
+export HF_HUB_OFFLINE := 1
+
+.PHONY: run test ingest eval lint venv dev clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+dev: $(VENV)/.dev-installed
+
+ingest: venv
+	$(PY) -m rag ingest
+
+run: ingest
+	$(PY) app.py
+
+test: dev
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+eval: ingest
+	$(PY) -m rag eval eval/qa.jsonl --out eval/results.jsonl --system all
+
+clean:
+	rm -rf .index .data
