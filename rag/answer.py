@@ -160,7 +160,9 @@ def term_in(term: str, text: str) -> bool:
     if term[0].isdigit() or len(term) < 5:
         return False
     words = set(re.findall(r"[\w'-]+", normalized))
-    return any(difflib.SequenceMatcher(None, term, w).ratio() >= 0.8 for w in words)
+    return any(
+        abs(len(w) - len(term)) <= 1 and difflib.SequenceMatcher(None, term, w).ratio() >= 0.8 for w in words
+    )
 
 
 def ungrounded_terms(answer: str, evidence: str) -> set[str]:
@@ -228,7 +230,7 @@ class Assistant:
             yield Event(final=self._refusal(base, "no passage is relevant enough"))
             return
         ranked = self.rank_sentences(standalone, passages)
-        missing = self._question_terms_missing(standalone, passages, ranked)
+        missing = self._question_terms_missing(question, passages, ranked)
         if not ranked or ranked[0].score < self.settings.min_relevance or missing:
             yield Event(final=self._refusal(base, f"best sentence too weak or terms missing: {missing}"))
             return
@@ -251,7 +253,7 @@ class Assistant:
         previous = [t["content"] for t in history if t["role"] == "user"]
         if not previous or not self._is_follow_up(question):
             return question
-        fallback = f"{previous[-1]} {question}"
+        fallback = f"{question} ({_topic_of(history)})"
         if self.condense_chain is None:
             return fallback
         transcript = "\n".join(
@@ -382,6 +384,14 @@ class Assistant:
             date=str(meta.get("date", "")),
             section=str(meta.get("section", "")),
         )
+
+
+def _topic_of(history: list[dict[str, str]]) -> str:
+    """Names and figures of the last exchange: what a follow-up question most likely refers to."""
+    last_user = max(i for i, t in enumerate(history) if t["role"] == "user")
+    text = " ".join(_first_line(t["content"])[:300] for t in history[last_user:] if t["content"] != NOT_FOUND)
+    words = re.findall(r"\b[A-ZÀ-Ý][\w'À-ÿ-]*|\d[\d,.]*\d|\d", text)
+    return " ".join(dict.fromkeys(w for w in words if w.lower() not in COMMON_CAPITALS))
 
 
 def _first_line(text: str) -> str:

@@ -1,0 +1,68 @@
+"""Shared fixtures: real embeddings, a real Chroma index in a temp dir, isolated settings."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings
+from rag.ingest import ingest
+from rag.runtime import Runtime
+from rag.store import Store, load_embeddings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No RAG_* setting of the developer's shell leaks into a test."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("RAG_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture(scope="session")
+def embeddings():  # noqa: ANN201
+    """The bundled sentence-transformers model, loaded once."""
+    return load_embeddings(Settings())
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings pointing at a fresh index of the real corpus (extractive: no LLM)."""
+    return Settings(
+        corpus_dir=ROOT / "corpus", index_dir=tmp_path_factory.mktemp("index"), llm="extractive"
+    )
+
+
+@pytest.fixture(scope="session")
+def corpus_runtime(corpus_settings: Settings, embeddings) -> Runtime:  # noqa: ANN001
+    """A runtime whose index holds the real corpus."""
+    runtime = Runtime(corpus_settings)
+    runtime.__dict__["embeddings"] = embeddings
+    ingest([corpus_settings.corpus_dir], store=runtime.store, settings=corpus_settings)
+    return runtime
+
+
+@pytest.fixture
+def docs_dir(tmp_path: Path) -> Path:
+    """A small writable copy of three corpus documents."""
+    target = tmp_path / "docs"
+    target.mkdir()
+    for name in ("02-termination-of-the-mandate-2023.md", "03-leadership-and-spokespeople.md"):
+        shutil.copy(ROOT / "corpus" / name, target / name)
+    shutil.copy(ROOT / "corpus" / "2023-12-08-afp-mopti-camp-handover.txt", target / "seed.txt")
+    return target
+
+
+@pytest.fixture
+def fresh_store(tmp_path: Path, embeddings) -> Iterator[tuple[Store, Settings]]:  # noqa: ANN001
+    """An empty index in a temp dir."""
+    settings = Settings(index_dir=tmp_path / "index", llm="extractive")
+    yield Store(settings, embeddings), settings

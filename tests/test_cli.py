@@ -1,0 +1,78 @@
+"""The CLI's exact JSON formats, through the real command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_INDEX_DIR=str(tmp_path_factory.mktemp("cli-index")), RAG_LLM="extractive", PYTHONPATH=str(ROOT))
+    done = cli(["ingest", "--quiet", str(ROOT / "corpus")], env)
+    assert "9 added" in done.stdout, done.stderr
+    return env
+
+
+def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rag", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_ask_json_format(cli_env: dict[str, str]) -> None:
+    out = cli(["ask", "When was the Kidal camp closed?", "--json"], cli_env)
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert set(answer) == {"answer", "refused", "sources"}
+    assert answer["refused"] is False and "31 October 2023" in answer["answer"]
+    for source in answer["sources"]:
+        assert set(source) == {"n", "title", "source", "chunk_id", "score", "text"}
+        assert isinstance(source["n"], int) and isinstance(source["score"], float)
+        assert f"[{source['n']}]" in answer["answer"]
+
+
+def test_ask_with_history_file(cli_env: dict[str, str], tmp_path: Path) -> None:
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps([
+        {"role": "user", "content": "Which camp was closed on 31 October 2023?"},
+        {"role": "assistant", "content": "Kidal."},
+    ]))
+    out = cli(["ask", "What happened to its last convoy?", "--history", str(history), "--json"], cli_env)
+    assert out.returncode == 0, out.stderr
+    assert "explosive" in json.loads(out.stdout)["answer"].lower()
+
+
+def test_bad_history_file_is_a_clear_error(cli_env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    out = cli(["ask", "When was the Kidal camp closed?", "--history", str(bad)], cli_env)
+    assert out.returncode == 1 and out.stderr.startswith("error: cannot read history file")
+    assert "Traceback" not in out.stderr
+
+
+def test_eval_output_format(cli_env: dict[str, str], tmp_path: Path) -> None:
+    items = tmp_path / "qa.jsonl"
+    items.write_text("\n".join(json.dumps(i) for i in [
+        {"id": "a", "q": "When was the Kidal camp closed?", "expect": ["31 October"],
+         "source": ["06-withdrawal-2023-camp-by-camp.md"]},
+        {"id": "b", "turns": ["Who is El-Ghassim Wane?", "Which country is he from?"], "expect": ["Mauritania"]},
+        {"id": "c", "q": "How do I bake a cake?", "unanswerable": True},
+    ]))
+    results = tmp_path / "out.jsonl"
+    out = cli(["eval", str(items), "--out", str(results)], cli_env)
+    assert out.returncode == 0, out.stderr
+    assert "hit@5 100%" in out.stdout and "p50" in out.stdout
+    lines = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [line["id"] for line in lines] == ["a", "b", "c"]
+    for line in lines:
+        assert set(line) == {"id", "answer", "refused", "sources", "latency_ms", "pass"}
+    assert [line["pass"] for line in lines] == [True, True, True]

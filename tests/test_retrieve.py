@@ -1,0 +1,39 @@
+"""One contract for every retriever: relevant passages first, k respected, scores comparable."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.retrieve import DenseRetriever, HybridRetriever, KeywordRetriever, tokenize
+
+
+@pytest.fixture(params=["dense", "bm25", "hybrid"])
+def retriever(request: pytest.FixtureRequest, corpus_runtime):  # noqa: ANN001, ANN201
+    store, emb = corpus_runtime.store, corpus_runtime.embeddings
+    dense, keyword = DenseRetriever(store, emb), KeywordRetriever(store, emb)
+    return {"dense": dense, "bm25": keyword, "hybrid": HybridRetriever(dense, keyword)}[request.param]
+
+
+@pytest.mark.parametrize(
+    ("question", "source"),
+    [
+        ("Which resolution established MINUSMA in 2013?", "01-mandate"),
+        ("When did the Kidal convoy reach Gao?", "06-withdrawal"),
+        ("Who led the 2012 coup in Mali?", "07-mali"),
+        ("Liptako-Gourma Charter", "08-alliance"),
+    ],
+)
+def test_relevant_source_in_top_five(retriever, question: str, source: str) -> None:  # noqa: ANN001
+    passages = retriever.search(question, 5)
+    assert 0 < len(passages) <= 5
+    assert any(source in p.source for p in passages)
+    assert all(-1.0 <= p.similarity <= 1.0 and p.chunk_id and p.text for p in passages)
+
+
+def test_off_topic_question_scores_low(retriever) -> None:  # noqa: ANN001
+    passages = retriever.search("recipe for chocolate cake with vanilla frosting", 5)
+    assert all(p.similarity < 0.3 for p in passages)
+
+
+def test_tokenize_folds_numbers_and_plurals() -> None:
+    assert tokenize("The 11,200 troops of MINUSMA") == ["11200", "troop", "minusma"]
