@@ -1,7 +1,5 @@
 """The web app: `python app.py` serves the chat, API and health checks on http://127.0.0.1:7860."""
 
-import os
-
 import uvicorn
 
 from rag.config import Settings
@@ -11,4 +9,4 @@ settings = Settings.from_env()
 app = create_app(settings)
 
 if __name__ == "__main__":
-    uvicorn.run(app, host=os.environ.get("RAG_HOST", "127.0.0.1"), port=int(os.environ.get("RAG_PORT", "7860")))
+    uvicorn.run(app, host=settings.host, port=settings.port)

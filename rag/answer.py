@@ -51,11 +51,99 @@ FOLLOW_UP = re.compile(
 NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 # Capitalised words that carry no fact of their own and so need no grounding.
 COMMON_CAPITALS = frozenset(
-    "i a an the in on at of for from by to and or but it its he she they this that these those there then what "
-    "who whom which when where why how did does do was were is are has have had yes no not according since "
-    "after before during between about also as with un".split()
+    [
+        "i",
+        "a",
+        "an",
+        "the",
+        "in",
+        "on",
+        "at",
+        "of",
+        "for",
+        "from",
+        "by",
+        "to",
+        "and",
+        "or",
+        "but",
+        "it",
+        "its",
+        "he",
+        "she",
+        "they",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "then",
+        "what",
+        "who",
+        "whom",
+        "which",
+        "when",
+        "where",
+        "why",
+        "how",
+        "did",
+        "does",
+        "do",
+        "was",
+        "were",
+        "is",
+        "are",
+        "has",
+        "have",
+        "had",
+        "yes",
+        "no",
+        "not",
+        "according",
+        "since",
+        "after",
+        "before",
+        "during",
+        "between",
+        "about",
+        "also",
+        "as",
+        "with",
+        "un",
+    ]
 )
-MONTHS = "january february march april may june july august september october november december".split()
+# Share of the question's words the best sentences must contain: below it, they answer another question.
+MIN_COVERAGE = 0.55
+QUESTION_WORDS = frozenset(
+    [
+        "many",
+        "much",
+        "long",
+        "often",
+        "tell",
+        "name",
+        "happen",
+        "happened",
+        "give",
+        "list",
+        "describe",
+        "know",
+    ]
+)
+MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
 
 
 @dataclass
@@ -176,8 +264,13 @@ def split_sentences(text: str) -> list[str]:
     # Hard-wrapped lines belong to one paragraph; blank lines, list items and table rows start new ones.
     text = re.sub(r"\n(?!\s*(?:[-*|]|\d+\.)\s|\n)", " ", text)
     for line in re.split(r"\n+", text):
-        line = re.sub(r"^\s*(?:[-*]|\d+\.)\s+|\*\*|\|", " ", line).strip()
-        if line.startswith("Sources:") or len(line) < 3:
+        if line.lstrip().startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if all(re.fullmatch(r":?-+:?", c) for c in cells):
+                continue
+            line = ": ".join(cells) + "."
+        line = re.sub(r"^\s*(?:[-*]|\d+\.)\s+|\*\*", " ", line).strip()
+        if line.startswith("Sources:") or len(line) < 3 or line.endswith(":"):
             continue
         line = re.sub(r"\s+", " ", line)
         parts += [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"“])", line) if len(s.strip()) > 2]
@@ -231,8 +324,12 @@ class Assistant:
             return
         ranked = self.rank_sentences(standalone, passages)
         missing = self._question_terms_missing(question, passages, ranked)
-        if not ranked or ranked[0].score < self.settings.min_relevance or missing:
-            yield Event(final=self._refusal(base, f"best sentence too weak or terms missing: {missing}"))
+        # A follow-up leaves out words the conversation supplies, so its coverage is not a signal.
+        coverage = 1.0 if standalone != question else question_coverage(question, ranked[:3], passages)
+        if not ranked or ranked[0].score < self.settings.min_relevance or missing or coverage < MIN_COVERAGE:
+            yield Event(
+                final=self._refusal(base, f"weak evidence: missing {missing}, coverage {coverage:.2f}")
+            )
             return
         draft = ""
         if self.answer_chain is not None:
@@ -257,7 +354,8 @@ class Assistant:
         if self.condense_chain is None:
             return fallback
         transcript = "\n".join(
-            f"{'User' if t['role'] == 'user' else 'Assistant'}: {_first_line(t['content'])}" for t in history[-4:]
+            f"{'User' if t['role'] == 'user' else 'Assistant'}: {_first_line(t['content'])}"
+            for t in history[-4:]
         )
         try:
             rewritten = self.condense_chain.invoke({"history": transcript, "question": question}).strip()
@@ -273,7 +371,9 @@ class Assistant:
         """Every sentence of the passages, best first: meaning plus word overlap with the question."""
         candidates: list[tuple[str, int, str, str]] = []
         for n, passage in enumerate(passages, 1):
-            section = str(passage.metadata.get("section") or passage.metadata.get("title") or "")
+            section = str(passage.metadata.get("section") or "")
+            if section in ("", passage.metadata.get("title")):
+                continue  # a report's introduction describes the report, it states no facts
             sentences = split_sentences(passage.text)
             for i, sentence in enumerate(sentences):
                 context = sentences[i - 1] if i and _needs_context(sentence) else ""
@@ -336,7 +436,9 @@ class Assistant:
         base.sources = [s for s in base.retrieved if s.n in cited]
         return base
 
-    def _question_terms_missing(self, question: str, passages: list[Passage], ranked: list[Sentence]) -> set[str]:
+    def _question_terms_missing(
+        self, question: str, passages: list[Passage], ranked: list[Sentence]
+    ) -> set[str]:
         top = {s.passage for s in ranked[:3]}
         evidence = " ".join(
             f"{p.metadata.get('title', '')} {p.metadata.get('section', '')} {p.text}"
@@ -349,7 +451,9 @@ class Assistant:
     def _canned_reply(self, question: str) -> Answer | None:
         smalltalk = SMALLTALK.match(question)
         if smalltalk:
-            text = GREETING if smalltalk.group("greet") else THANKS if smalltalk.group("thanks") else "Goodbye!"
+            text = (
+                GREETING if smalltalk.group("greet") else THANKS if smalltalk.group("thanks") else "Goodbye!"
+            )
             return Answer(text, False, [], question, question)
         if INSTRUCTION_PROBE.search(question):
             return Answer(OFF_LIMITS, True, [], question, question)
@@ -384,6 +488,17 @@ class Assistant:
             date=str(meta.get("date", "")),
             section=str(meta.get("section", "")),
         )
+
+
+def question_coverage(question: str, best: list[Sentence], passages: list[Passage]) -> float:
+    """Share of the question's content words found in the best sentences (and their section headings)."""
+    words = [w for w in dict.fromkeys(tokenize(question)) if w not in QUESTION_WORDS]
+    words = [w for w in words if len(w) > 1 and w not in {"minusma", "mali", "mission", "un"}]
+    if not words:
+        return 1.0
+    headings = " ".join(str(passages[s.passage - 1].metadata.get("section", "")) for s in best)
+    evidence = " ".join(tokenize(" ".join(s.text for s in best) + " " + headings))
+    return sum(term_in(w, evidence) for w in words) / len(words)
 
 
 def _topic_of(history: list[dict[str, str]]) -> str:

@@ -32,9 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--out", type=Path, help="write per-question results here (JSONL)")
     evaluate.add_argument("--system", default="product", help="product | tutorial | closest-sentence")
 
-    serve = commands.add_parser("serve", help="serve the chat, API and widget")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=7860)
+    commands.add_parser("serve", help="serve the chat and API on RAG_HOST:RAG_PORT")
 
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -45,8 +43,6 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         return COMMANDS[args.command](args, settings)
     except RagError as exc:
-        if Settings.from_env().raise_errors if args.command != "ingest" else False:
-            raise
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
@@ -107,7 +103,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from rag.ui import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
     return 0
 
 

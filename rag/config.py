@@ -23,7 +23,6 @@ class Settings:
 
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path(".index")
-    data_dir: Path = Path(".data")
     collection: str = "minusma"
     chroma_host: str = ""
     chroma_port: int = 8000
@@ -47,6 +46,8 @@ class Settings:
     max_history_chars: int = 2000
     max_file_mb: float = 20.0
     raise_errors: bool = False
+    host: str = "127.0.0.1"
+    port: int = 7860
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:

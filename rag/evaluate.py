@@ -81,7 +81,10 @@ def run_item(system: System, item: dict[str, Any]) -> tuple[Answer, float]:
     turns = item.get("turns") or [item["q"]]
     history: list[dict[str, str]] = []
     for turn in turns[:-1]:
-        history += [{"role": "user", "content": turn}, {"role": "assistant", "content": system(turn, history).answer}]
+        history += [
+            {"role": "user", "content": turn},
+            {"role": "assistant", "content": system(turn, history).answer},
+        ]
     started = time.perf_counter()
     answer = system(turns[-1], history)
     return answer, (time.perf_counter() - started) * 1000
@@ -195,7 +198,11 @@ def product_system(runtime: Runtime) -> System:
     return lambda question, history: runtime.assistant.ask(question, history)
 
 
-SYSTEMS = {"product": product_system, "tutorial": tutorial_system, "closest-sentence": closest_sentence_system}
+SYSTEMS = {
+    "product": product_system,
+    "tutorial": tutorial_system,
+    "closest-sentence": closest_sentence_system,
+}
 
 
 def load_items(path: Path) -> list[dict[str, Any]]:

@@ -143,7 +143,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     app = App(settings)
     threading.Thread(target=app.load, daemon=True).start()
-    api = FastAPI(title="minusma-chat", description="Answers about MINUSMA from its documents, with citations.")
+    api = FastAPI(
+        title="minusma-chat", description="Answers about MINUSMA from its documents, with citations."
+    )
 
     @api.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -24,7 +24,6 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
         if name.startswith("RAG_"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "data"))
 
 
 @pytest.fixture(scope="session")
@@ -36,9 +35,7 @@ def embeddings():  # noqa: ANN201
 @pytest.fixture(scope="session")
 def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings pointing at a fresh index of the real corpus (extractive: no LLM)."""
-    return Settings(
-        corpus_dir=ROOT / "corpus", index_dir=tmp_path_factory.mktemp("index"), llm="extractive"
-    )
+    return Settings(corpus_dir=ROOT / "corpus", index_dir=tmp_path_factory.mktemp("index"), llm="extractive")
 
 
 @pytest.fixture(scope="session")

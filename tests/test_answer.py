@@ -73,7 +73,10 @@ def test_request_for_instructions_is_refused(corpus_runtime) -> None:  # noqa: A
 
 def test_follow_up_is_rewritten_with_the_model(corpus_runtime) -> None:  # noqa: ANN001
     llm = FakeListLLM(responses=["Which country is El-Ghassim Wane from?", "Mauritania"])
-    history = [{"role": "user", "content": "Who is El-Ghassim Wane?"}, {"role": "assistant", "content": "SRSG."}]
+    history = [
+        {"role": "user", "content": "Who is El-Ghassim Wane?"},
+        {"role": "assistant", "content": "SRSG."},
+    ]
     answer = make(corpus_runtime, llm).ask("Which country is he from?", history)
     assert answer.standalone_question == "Which country is El-Ghassim Wane from?"
     assert "Mauritania" in answer.answer
@@ -81,7 +84,10 @@ def test_follow_up_is_rewritten_with_the_model(corpus_runtime) -> None:  # noqa:
 
 def test_standalone_question_is_not_rewritten(corpus_runtime) -> None:  # noqa: ANN001
     llm = FakeListLLM(responses=["SHOULD NOT BE USED AS A REWRITE"])
-    history = [{"role": "user", "content": "Who is El-Ghassim Wane?"}, {"role": "assistant", "content": "SRSG."}]
+    history = [
+        {"role": "user", "content": "Who is El-Ghassim Wane?"},
+        {"role": "assistant", "content": "SRSG."},
+    ]
     assistant = make(corpus_runtime, llm)
     assert assistant.condense("When was the Kidal camp closed by MINUSMA?", history) == (
         "When was the Kidal camp closed by MINUSMA?"
@@ -90,7 +96,10 @@ def test_standalone_question_is_not_rewritten(corpus_runtime) -> None:  # noqa: 
 
 def test_rewrite_that_invents_a_name_is_rejected(corpus_runtime) -> None:  # noqa: ANN001
     llm = FakeListLLM(responses=["Which country is Napoleon from?"])
-    history = [{"role": "user", "content": "Who is El-Ghassim Wane?"}, {"role": "assistant", "content": "SRSG."}]
+    history = [
+        {"role": "user", "content": "Who is El-Ghassim Wane?"},
+        {"role": "assistant", "content": "SRSG."},
+    ]
     rewritten = make(corpus_runtime, llm).condense("Which country is he from?", history)
     assert "Napoleon" not in rewritten and "Wane" in rewritten
 
@@ -102,6 +111,18 @@ def test_empty_or_long_question_is_rejected(corpus_runtime, question: str) -> No
 
 
 def test_grounding_terms() -> None:
-    assert key_terms("On 30 June 2023 the Council adopted resolution 2690") >= {"30", "2023", "2690", "june", "council"}
-    assert ungrounded_terms("Kidal closed on 31 October 2023", "The Kidal camp closed on 31 October 2023.") == set()
-    assert ungrounded_terms("Paris closed in 1999", "The Kidal camp closed on 31 October 2023.") == {"paris", "1999"}
+    assert key_terms("On 30 June 2023 the Council adopted resolution 2690") >= {
+        "30",
+        "2023",
+        "2690",
+        "june",
+        "council",
+    }
+    assert (
+        ungrounded_terms("Kidal closed on 31 October 2023", "The Kidal camp closed on 31 October 2023.")
+        == set()
+    )
+    assert ungrounded_terms("Paris closed in 1999", "The Kidal camp closed on 31 October 2023.") == {
+        "paris",
+        "1999",
+    }

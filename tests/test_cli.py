@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_INDEX_DIR=str(tmp_path_factory.mktemp("cli-index")), RAG_LLM="extractive", PYTHONPATH=str(ROOT))
+    env.update(
+        RAG_INDEX_DIR=str(tmp_path_factory.mktemp("cli-index")), RAG_LLM="extractive", PYTHONPATH=str(ROOT)
+    )
     done = cli(["ingest", "--quiet", str(ROOT / "corpus")], env)
     assert "9 added" in done.stdout, done.stderr
     return env
@@ -42,10 +44,14 @@ def test_ask_json_format(cli_env: dict[str, str]) -> None:
 
 def test_ask_with_history_file(cli_env: dict[str, str], tmp_path: Path) -> None:
     history = tmp_path / "history.json"
-    history.write_text(json.dumps([
-        {"role": "user", "content": "Which camp was closed on 31 October 2023?"},
-        {"role": "assistant", "content": "Kidal."},
-    ]))
+    history.write_text(
+        json.dumps(
+            [
+                {"role": "user", "content": "Which camp was closed on 31 October 2023?"},
+                {"role": "assistant", "content": "Kidal."},
+            ]
+        )
+    )
     out = cli(["ask", "What happened to its last convoy?", "--history", str(history), "--json"], cli_env)
     assert out.returncode == 0, out.stderr
     assert "explosive" in json.loads(out.stdout)["answer"].lower()
@@ -61,12 +67,25 @@ def test_bad_history_file_is_a_clear_error(cli_env: dict[str, str], tmp_path: Pa
 
 def test_eval_output_format(cli_env: dict[str, str], tmp_path: Path) -> None:
     items = tmp_path / "qa.jsonl"
-    items.write_text("\n".join(json.dumps(i) for i in [
-        {"id": "a", "q": "When was the Kidal camp closed?", "expect": ["31 October"],
-         "source": ["06-withdrawal-2023-camp-by-camp.md"]},
-        {"id": "b", "turns": ["Who is El-Ghassim Wane?", "Which country is he from?"], "expect": ["Mauritania"]},
-        {"id": "c", "q": "How do I bake a cake?", "unanswerable": True},
-    ]))
+    items.write_text(
+        "\n".join(
+            json.dumps(i)
+            for i in [
+                {
+                    "id": "a",
+                    "q": "When was the Kidal camp closed?",
+                    "expect": ["31 October"],
+                    "source": ["06-withdrawal-2023-camp-by-camp.md"],
+                },
+                {
+                    "id": "b",
+                    "turns": ["Who is El-Ghassim Wane?", "Which country is he from?"],
+                    "expect": ["Mauritania"],
+                },
+                {"id": "c", "q": "How do I bake a cake?", "unanswerable": True},
+            ]
+        )
+    )
     results = tmp_path / "out.jsonl"
     out = cli(["eval", str(items), "--out", str(results)], cli_env)
     assert out.returncode == 0, out.stderr

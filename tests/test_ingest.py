@@ -17,7 +17,9 @@ def test_chunks_carry_metadata(docs_dir: Path, fresh_store) -> None:  # noqa: AN
     assert len(summary.added) == 3 and not summary.failed
     chunks = store.all_chunks()
     assert len(chunks) == summary.chunks_total == summary.chunks_embedded
-    kaba = next(c for c in chunks if "was the MINUSMA spokeswoman quoted by" in " ".join(c.page_content.split()))
+    kaba = next(
+        c for c in chunks if "was the MINUSMA spokeswoman quoted by" in " ".join(c.page_content.split())
+    )
     meta = kaba.metadata
     assert meta["title"] == "MINUSMA's leaders, force commanders and spokespeople"
     assert meta["date"] == "2023-12-31"

@@ -29,9 +29,23 @@ def openai_server() -> str:
     """llama.cpp's OpenAI-compatible server, serving the bundled model on loopback."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", bundled_model_path(), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--model_alias", "gemma"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            bundled_model_path(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--model_alias",
+            "gemma",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}/v1"
     try:
@@ -53,7 +67,9 @@ def openai_server() -> str:
 def assistant(request: pytest.FixtureRequest, corpus_runtime) -> Assistant:  # noqa: ANN001
     settings = replace(corpus_runtime.settings, llm=request.param)
     if request.param == "openai":
-        settings = replace(settings, openai_base_url=request.getfixturevalue("openai_server"), openai_model="gemma")
+        settings = replace(
+            settings, openai_base_url=request.getfixturevalue("openai_server"), openai_model="gemma"
+        )
     return Assistant(
         retriever=corpus_runtime.retriever,
         embeddings=corpus_runtime.embeddings,
@@ -82,10 +98,15 @@ def test_backend_refuses_off_topic(assistant: Assistant) -> None:
 
 def test_unreachable_openai_server_gives_extractive_answer(corpus_runtime) -> None:  # noqa: ANN001
     settings = replace(
-        corpus_runtime.settings, llm="openai", openai_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_timeout_s=3
+        corpus_runtime.settings,
+        llm="openai",
+        openai_base_url=f"http://127.0.0.1:{free_port()}/v1",
+        llm_timeout_s=3,
     )
     assistant = Assistant(
-        retriever=corpus_runtime.retriever, embeddings=corpus_runtime.embeddings, llm=build_llm(settings),
+        retriever=corpus_runtime.retriever,
+        embeddings=corpus_runtime.embeddings,
+        llm=build_llm(settings),
         settings=settings,
     )
     started = time.monotonic()
@@ -99,4 +120,6 @@ def test_ollama_backend_contract() -> None:
     try:
         httpx.get("http://127.0.0.1:11434/api/tags", timeout=1)
     except httpx.HTTPError:
-        pytest.skip("no Ollama server on 127.0.0.1:11434 (Ollama is not installable from this machine's registries)")
+        pytest.skip(
+            "no Ollama server on 127.0.0.1:11434 (Ollama is not installable from this machine's registries)"
+        )
