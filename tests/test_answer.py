@@ -18,8 +18,8 @@ def make(runtime, llm=None, **overrides) -> Assistant:  # noqa: ANN001
 
 
 def test_extractive_answer_quotes_and_cites(corpus_runtime) -> None:  # noqa: ANN001
-    answer = make(corpus_runtime).ask("Which resolution terminated MINUSMA's mandate?")
-    assert not answer.refused and "2690" in answer.answer
+    answer = make(corpus_runtime).ask("Which resolution established MINUSMA?")
+    assert not answer.refused and "2100" in answer.answer
     assert "[" in answer.answer and answer.sources
     cited = {int(n) for n in __import__("re").findall(r"\[(\d+)\]", answer.answer)}
     assert cited == {s.n for s in answer.sources}
@@ -38,24 +38,24 @@ def test_question_naming_something_absent_is_refused(corpus_runtime) -> None:  #
 
 def test_invented_llm_answer_falls_back_to_quoted_evidence(corpus_runtime) -> None:  # noqa: ANN001
     invented = FakeStreamingListLLM(responses=["Paris, on 4 July 1999"])
-    answer = make(corpus_runtime, invented).ask("Which resolution terminated MINUSMA's mandate?")
+    answer = make(corpus_runtime, invented).ask("Which resolution established MINUSMA?")
     assert "Paris" not in answer.answer and "1999" not in answer.answer
-    assert "2690" in answer.answer and not answer.refused
+    assert "2100" in answer.answer and not answer.refused
 
 
 def test_grounded_llm_answer_is_kept_and_streamed(corpus_runtime) -> None:  # noqa: ANN001
-    llm = FakeStreamingListLLM(responses=["Resolution 2690"])
-    events = list(make(corpus_runtime, llm).stream("Which resolution terminated MINUSMA's mandate?"))
+    llm = FakeStreamingListLLM(responses=["Resolution 2100"])
+    events = list(make(corpus_runtime, llm).stream("Which resolution established MINUSMA?"))
     tokens = "".join(e.token for e in events if e.final is None)
-    assert tokens == "Resolution 2690"
+    assert tokens == "Resolution 2100"
     final = events[-1].final
-    assert final is not None and final.answer.startswith("Resolution 2690 [")
+    assert final is not None and final.answer.startswith("Resolution 2100 [")
 
 
 def test_failing_llm_gives_marked_extractive_answer(corpus_runtime) -> None:  # noqa: ANN001
     broken = FakeListChatModel(responses=["x"], error_on_chunk_number=0)
-    answer = make(corpus_runtime, broken).ask("Which resolution terminated MINUSMA's mandate?")
-    assert "2690" in answer.answer and "unavailable" in answer.answer
+    answer = make(corpus_runtime, broken).ask("Which resolution established MINUSMA?")
+    assert "2100" in answer.answer and "unavailable" in answer.answer
 
 
 def test_greeting_does_no_retrieval(corpus_runtime) -> None:  # noqa: ANN001
