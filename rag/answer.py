@@ -7,7 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.config import Settings
 from rag.errors import InputRejected, LLMUnavailable, RetrievalUnavailable
-from rag.retrieve import STOPWORDS, Passage, Retriever, tokenize
+from rag.retrieve import STOPWORDS, Passage, Retriever, fold, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ FOLLOW_UP = re.compile(
     r"the same|the mission|the camp|the resolution)\b|^(?:and|what about|how about|also)\b",
     re.I,
 )
-NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+NUMBER = re.compile(r"(?<![\w])(?:\d[\d,.]*\d|\d)(?![\w])")
 # Capitalised words that carry no fact of their own and so need no grounding.
 COMMON_CAPITALS = frozenset(
     [
@@ -112,6 +112,12 @@ COMMON_CAPITALS = frozenset(
         "un",
     ]
 )
+# Sentences about the document itself ("This report lists…") state no fact.
+META_SENTENCE = re.compile(r"\b(?:this|the) report\b|\breport on the\b", re.I)
+QUESTION_TERMS_SENTENCES = 1
+GENERIC_WORDS = frozenset({"minusma", "mali", "mission", "un"})
+OVERLAP_WEIGHT = 0.4
+SENTENCE_CACHE_SIZE = 50_000
 # Share of the question's words the best sentences must contain: below it, they answer another question.
 MIN_COVERAGE = 0.55
 QUESTION_WORDS = frozenset(
@@ -231,26 +237,37 @@ def trim_history(history: list[dict[str, str]], max_chars: int) -> list[dict[str
     return kept[::-1]
 
 
-def key_terms(text: str) -> set[str]:
-    """Numbers, dates and proper names: what a grounded answer may not invent."""
+def key_terms(text: str, *, skip_initial: bool = False) -> set[str]:
+    """Numbers, dates and proper names: what a grounded answer may not invent.
+
+    With skip_initial, a capitalised word that only starts a sentence ("Wich camp…") is not taken for a name.
+    """
     terms = {n.replace(",", "").rstrip(".") for n in NUMBER.findall(text)}
-    for word in re.findall(r"\b[A-ZÀ-Ý][\w'À-ÿ-]*", text):
-        if word.lower() not in COMMON_CAPITALS:
-            terms.add(word.lower().removesuffix("'s"))
+    for match in re.finditer(r"\b[A-ZÀ-Ý][\w'À-ÿ-]*", text):
+        word = match.group().lower().removesuffix("'s")
+        initial = not text[: match.start()].strip() or text[: match.start()].rstrip()[-1] in ".?!:"
+        if word not in COMMON_CAPITALS and not (skip_initial and initial):
+            terms.add(word)
     return terms
 
 
 def term_in(term: str, text: str) -> bool:
-    """A key term appears in the text (numbers exactly, names tolerating a typo)."""
-    normalized = text.lower().replace(",", "")
-    if re.search(rf"(?<![\w]){re.escape(term)}(?![\w])", normalized):
+    """A key term appears in the text (numbers exactly, names tolerating a plural, accent or typo)."""
+    term, normalized = fold(term), fold(text).replace(",", "")
+    stem = term[:-1] if len(term) > 3 and term.endswith("s") else term
+    if re.search(rf"(?<![\w]){re.escape(stem)}s?(?![\w])", normalized):
         return True
     if term[0].isdigit() or len(term) < 5:
         return False
-    words = set(re.findall(r"[\w'-]+", normalized))
-    return any(
-        abs(len(w) - len(term)) <= 1 and difflib.SequenceMatcher(None, term, w).ratio() >= 0.8 for w in words
-    )
+    return any(_variant(term, word) for word in set(re.findall(r"[\w'-]+", normalized)))
+
+
+def _variant(term: str, word: str) -> bool:
+    """One typo away ("Represntative"), or the same stem ("Burkinabe" / "Burkina")."""
+    if abs(len(word) - len(term)) <= 1 and difflib.SequenceMatcher(None, term, word).ratio() >= 0.8:
+        return True
+    shorter, longer = sorted((term, word), key=len)
+    return len(shorter) >= 6 and len(longer) - len(shorter) <= 3 and longer.startswith(shorter)
 
 
 def ungrounded_terms(answer: str, evidence: str) -> set[str]:
@@ -298,6 +315,7 @@ class Assistant:
             self.answer_chain = load_prompt("answer") | llm | StrOutputParser()
             self.condense_chain = load_prompt("condense") | llm | StrOutputParser()
         self.retrieve_chain: Runnable = RunnableLambda(self._retrieve)
+        self._vector_cache: dict[str, np.ndarray] = {}
 
     def ask(self, question: str, history: list[dict[str, str]] | None = None) -> Answer:
         """The whole answer at once."""
@@ -315,17 +333,21 @@ class Assistant:
         if canned:
             yield Event(final=canned)
             return
-        standalone = self.condense(question, history)
-        passages = self.retrieve_chain.invoke(standalone)
-        retrieved = [self._source(n, p) for n, p in enumerate(passages, 1)]
-        base = Answer("", False, [], question, standalone, retrieved)
-        if not passages or passages[0].similarity < self.settings.min_relevance:
+        standalone = self.condense(strip_markup(question).strip(), history)
+        candidates = self.retrieve_chain.invoke(standalone)
+        if not candidates or max(p.similarity for p in candidates) < self.settings.min_relevance:
+            base = Answer("", False, [], question, standalone, [])
             yield Event(final=self._refusal(base, "no passage is relevant enough"))
             return
-        ranked = self.rank_sentences(standalone, passages)
+        passages, ranked = self.rerank(candidates, self.rank_sentences(standalone, candidates))
+        base = Answer(
+            "", False, [], question, standalone, [self._source(n, p) for n, p in enumerate(passages, 1)]
+        )
         missing = self._question_terms_missing(question, passages, ranked)
         # A follow-up leaves out words the conversation supplies, so its coverage is not a signal.
-        coverage = 1.0 if standalone != question else question_coverage(question, ranked[:3], passages)
+        coverage = (
+            1.0 if standalone != question else question_coverage(strip_markup(question), ranked[:3], passages)
+        )
         if not ranked or ranked[0].score < self.settings.min_relevance or missing or coverage < MIN_COVERAGE:
             yield Event(
                 final=self._refusal(base, f"weak evidence: missing {missing}, coverage {coverage:.2f}")
@@ -371,28 +393,53 @@ class Assistant:
         """Every sentence of the passages, best first: meaning plus word overlap with the question."""
         candidates: list[tuple[str, int, str, str]] = []
         for n, passage in enumerate(passages, 1):
-            section = str(passage.metadata.get("section") or "")
-            if section in ("", passage.metadata.get("title")):
-                continue  # a report's introduction describes the report, it states no facts
+            section = str(passage.metadata.get("section") or passage.metadata.get("title") or "")
             sentences = split_sentences(passage.text)
             for i, sentence in enumerate(sentences):
-                context = sentences[i - 1] if i and _needs_context(sentence) else ""
+                if META_SENTENCE.search(sentence):
+                    continue
+                context = sentences[i - 1] if i and _needs_context(sentence, sentences[i - 1]) else ""
                 text = f"{context} {sentence}".strip()
                 candidates.append((text, n, f"{section}: {text}", sentence))
         if not candidates:
             return []
-        vectors = np.asarray(self.embeddings.embed_documents([c[2] for c in candidates]))
+        vectors = self._sentence_vectors([c[2] for c in candidates])
         query = np.asarray(self.embeddings.embed_query(question))
-        q_tokens = set(tokenize(question)) - {"minusma", "mali", "mission", "un"}
+        q_tokens = set(tokenize(question)) - GENERIC_WORDS
         scored = []
         for (text, n, with_section, core), vector in zip(candidates, vectors):
             overlap = len(q_tokens & set(tokenize(with_section))) / len(q_tokens) if q_tokens else 0.0
-            scored.append(Sentence(text, n, 0.6 * float(np.dot(query, vector)) + 0.4 * overlap, core))
+            score = (1 - OVERLAP_WEIGHT) * float(np.dot(query, vector)) + OVERLAP_WEIGHT * overlap
+            scored.append(Sentence(text, n, score, core))
         return sorted(scored, key=lambda s: s.score, reverse=True)
+
+    def rerank(
+        self, candidates: list[Passage], ranked: list[Sentence]
+    ) -> tuple[list[Passage], list[Sentence]]:
+        """The top_k passages ordered by their best sentence, renumbered 1..k, with their sentences."""
+        order: list[int] = []
+        for sentence in ranked:
+            if sentence.passage not in order:
+                order.append(sentence.passage)
+        order += [n for n in range(1, len(candidates) + 1) if n not in order]
+        kept = order[: self.settings.top_k]
+        number = {old: new for new, old in enumerate(kept, 1)}
+        passages = [candidates[old - 1] for old in kept]
+        return passages, [replace(s, passage=number[s.passage]) for s in ranked if s.passage in number]
+
+    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of sentences, cached: the same corpus sentences come back query after query."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vector_cache]
+        if missing:
+            if len(self._vector_cache) + len(missing) > SENTENCE_CACHE_SIZE:
+                self._vector_cache.clear()
+            for text, vector in zip(missing, self.embeddings.embed_documents(missing)):
+                self._vector_cache[text] = np.asarray(vector)
+        return np.asarray([self._vector_cache[t] for t in texts])
 
     def _retrieve(self, query: str) -> list[Passage]:
         try:
-            return self.retriever.search(query, self.settings.top_k)
+            return self.retriever.search(query, self.settings.rerank_candidates)
         except RetrievalUnavailable:
             raise
         except Exception as exc:
@@ -439,14 +486,15 @@ class Assistant:
     def _question_terms_missing(
         self, question: str, passages: list[Passage], ranked: list[Sentence]
     ) -> set[str]:
-        top = {s.passage for s in ranked[:3]}
+        top = {s.passage for s in ranked[:QUESTION_TERMS_SENTENCES]}
         evidence = " ".join(
             f"{p.metadata.get('title', '')} {p.metadata.get('section', '')} {p.text}"
             for n, p in enumerate(passages, 1)
             if n in top
         )
         generic = {"minusma", "mali", "malian", "united", "nations", "security", "council"}
-        return {t for t in key_terms(question) - generic if t not in MONTHS and not term_in(t, evidence)}
+        terms = key_terms(strip_markup(question), skip_initial=True) - generic
+        return {t for t in terms if t not in MONTHS and not term_in(t, evidence)}
 
     def _canned_reply(self, question: str) -> Answer | None:
         smalltalk = SMALLTALK.match(question)
@@ -492,8 +540,7 @@ class Assistant:
 
 def question_coverage(question: str, best: list[Sentence], passages: list[Passage]) -> float:
     """Share of the question's content words found in the best sentences (and their section headings)."""
-    words = [w for w in dict.fromkeys(tokenize(question)) if w not in QUESTION_WORDS]
-    words = [w for w in words if len(w) > 1 and w not in {"minusma", "mali", "mission", "un"}]
+    words = [w for w in dict.fromkeys(tokenize(question)) if w not in GENERIC_WORDS and not _question_word(w)]
     if not words:
         return 1.0
     headings = " ".join(str(passages[s.passage - 1].metadata.get("section", "")) for s in best)
@@ -501,20 +548,54 @@ def question_coverage(question: str, best: list[Sentence], passages: list[Passag
     return sum(term_in(w, evidence) for w in words) / len(words)
 
 
+def strip_markup(text: str) -> str:
+    """Text without links, images and HTML, which are never part of what is asked."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    return re.sub(r"<[^>]+>|https?://\S+", " ", text)
+
+
+def _question_word(word: str) -> bool:
+    """Words that shape a question but are not what it is about, typos included ("happend")."""
+    return any(word == q or (len(word) > 4 and _variant(word, q)) for q in QUESTION_WORDS)
+
+
 def _topic_of(history: list[dict[str, str]]) -> str:
-    """Names and figures of the last exchange: what a follow-up question most likely refers to."""
+    """What a follow-up most likely refers to: the names in the last question, then the first name in the reply."""
     last_user = max(i for i, t in enumerate(history) if t["role"] == "user")
-    text = " ".join(_first_line(t["content"])[:300] for t in history[last_user:] if t["content"] != NOT_FOUND)
-    words = re.findall(r"\b[A-ZÀ-Ý][\w'À-ÿ-]*|\d[\d,.]*\d|\d", text)
-    return " ".join(dict.fromkeys(w for w in words if w.lower() not in COMMON_CAPITALS))
+    asked = history[last_user]["content"]
+    replies = [t["content"] for t in history[last_user + 1 :] if t["content"] != NOT_FOUND]
+    reply = re.sub(r"\[\d+\]|[“”\"]", "", replies[0]).strip() if replies else ""
+    reply_sentence = re.split(r"(?<=[.!?])\s", _first_line(reply), maxsplit=1)[0]
+    topic = _names(asked, skip_initial=True) + _names(reply_sentence)[:2]
+    return " ".join(dict.fromkeys(topic)) or asked
+
+
+def _names(text: str, *, skip_initial: bool = False) -> list[str]:
+    """Dates, figures and runs of capitalised words ("Alliance of Sahel States", "31 October 2023")."""
+    names = []
+    pattern = (
+        r"(?:\d[\d,.]*\s+)?[A-ZÀ-Ý][\w'À-ÿ-]*(?:\s+(?:of\s+)?[A-ZÀ-Ý][\w'À-ÿ-]*)*(?:\s+\d{4})?|\d[\d,.]*\d"
+    )
+    for match in re.finditer(pattern, text):
+        words = match.group().split()
+        if skip_initial and not text[: match.start()].strip():
+            words = words[1:]  # the first word of a sentence is capitalised anyway
+        phrase = " ".join(words).removeprefix("of ").strip()
+        if phrase and phrase.lower() not in COMMON_CAPITALS:
+            names.append(phrase)
+    return names
 
 
 def _first_line(text: str) -> str:
     return text.strip().split("\n", 1)[0].strip()
 
 
-def _needs_context(sentence: str) -> bool:
-    return bool(re.match(r"(?:He|She|It|They|This|These|The same|Both|By then|Then)\b", sentence))
+def _needs_context(sentence: str, previous: str) -> bool:
+    """A sentence that points back ("He…", "The resolution…") is quoted with the one before it."""
+    if re.match(r"(?:He|She|It|They|This|These|The same|Both|By then|Then)\b", sentence):
+        return True
+    definite = re.match(r"The (\w+)", sentence)
+    return bool(definite) and definite.group(1).lower() in previous.lower()
 
 
 def _clean_draft(draft: str) -> str:

@@ -28,10 +28,11 @@ class Settings:
     chroma_port: int = 8000
     chroma_token: str = ""
     embed_model: str = ""
-    chunk_size: int = 700
-    chunk_overlap: int = 100
+    chunk_size: int = 400
+    chunk_overlap: int = 50
     retrieval: str = "hybrid"
     top_k: int = 5
+    rerank_candidates: int = 12
     min_relevance: float = 0.3
     llm: str = "llamacpp"
     llm_model_path: str = ""

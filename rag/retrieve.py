@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -108,13 +109,19 @@ class Passage:
         return str(self.metadata.get("source", ""))
 
 
+def fold(text: str) -> str:
+    """Lowercase without accents, so "Burkinabè" and "Burkinabe" are one word."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def tokenize(text: str) -> list[str]:
-    """Lowercase word tokens without stopwords; thousands separators dropped, plurals folded."""
-    words = re.findall(r"\d[\d,.]*\d|\d|[^\W\d_]+", text.lower())
+    """Folded word tokens without stopwords; thousands separators dropped, plurals folded."""
+    words = re.findall(r"\d[\d,.]*\d|\d|[^\W\d_]+", fold(text))
     out = []
     for word in words:
         word = word.replace(",", "") if word[0].isdigit() else word
-        if word in STOPWORDS:
+        if word in STOPWORDS or (len(word) == 1 and not word.isdigit()):
             continue
         out.append(word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word)
     return out
