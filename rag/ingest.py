@@ -25,6 +25,7 @@ SUPPORTED = (".md", ".txt", ".html", ".htm", ".pdf")
 NOT_DOCUMENTS = {"readme.md"}
 # Zero-width and bidi-control characters hide text from readers but not from the model.
 INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+CHUNKER_VERSION = 1
 HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*#*\s*$", re.M)
 
 
@@ -215,6 +216,12 @@ def chunk_document(doc: LoadedDocument, source: str, file_hash: str, settings: S
     return [Chunk(c.id, c.text, c.embed_text, {**c.metadata, "n_chunks": len(chunks)}) for c in chunks]
 
 
+def version_hash(raw: bytes, settings: Settings) -> str:
+    """Identifies a file's chunks: its bytes and the chunking that cut them (a new chunking re-indexes)."""
+    chunking = f"\n{CHUNKER_VERSION}/{settings.chunk_size}/{settings.chunk_overlap}".encode()
+    return hashlib.sha256(raw + chunking).hexdigest()
+
+
 def discover(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     """Document files under the given paths, and the directories that were scanned."""
     files: list[Path] = []
@@ -257,7 +264,7 @@ def ingest(paths: list[Path], *, store: Store, settings: Settings, progress: boo
             summary.failed.append((source, f"unsupported file type {path.suffix or '(none)'}"))
             continue
         try:
-            file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+            file_hash = version_hash(path.read_bytes(), settings)
         except OSError as exc:
             summary.failed.append((source, f"cannot read file: {exc.strerror or exc}"))
             continue

@@ -91,3 +91,14 @@ def test_non_utf8_text_is_read(tmp_path: Path) -> None:
     legacy.write_bytes("Sévaré camp closed on 8 December 2023.".encode("cp1252"))
     doc = load_document(legacy, 10**6)
     assert "Sévaré camp closed" in doc.sections[0].text
+
+
+def test_new_chunking_reindexes(docs_dir: Path, fresh_store) -> None:  # noqa: ANN001
+    store, settings = fresh_store
+    first = run([docs_dir], store, settings)
+    smaller = settings.__class__(
+        index_dir=settings.index_dir, llm="extractive", chunk_size=300, chunk_overlap=30
+    )
+    again = run([docs_dir], store, smaller)
+    assert len(again.updated) == 3 and again.chunks_total > first.chunks_total
+    assert all(len(c.page_content) <= 300 for c in store.all_chunks())
