@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import math
 import re
 import time
 from collections.abc import Iterator
@@ -114,7 +115,7 @@ COMMON_CAPITALS = frozenset(
 )
 # Sentences about the document itself ("This report lists…") state no fact.
 META_SENTENCE = re.compile(r"\b(?:this|the) report\b|\breport on the\b", re.I)
-QUESTION_TERMS_SENTENCES = 1
+GENERIC_TERMS = frozenset({"minusma", "mali", "malian", "united", "nations", "security", "council"})
 GENERIC_WORDS = frozenset({"minusma", "mali", "mission", "un"})
 OVERLAP_WEIGHT = 0.4
 SENTENCE_CACHE_SIZE = 50_000
@@ -264,8 +265,9 @@ def term_in(term: str, text: str) -> bool:
 
 def _variant(term: str, word: str) -> bool:
     """One typo away ("Represntative"), or the same stem ("Burkinabe" / "Burkina")."""
-    if abs(len(word) - len(term)) <= 1 and difflib.SequenceMatcher(None, term, word).ratio() >= 0.8:
-        return True
+    for form in {word, word.removesuffix("s")}:
+        if abs(len(form) - len(term)) <= 1 and difflib.SequenceMatcher(None, term, form).ratio() >= 0.8:
+            return True
     shorter, longer = sorted((term, word), key=len)
     return len(shorter) >= 6 and len(longer) - len(shorter) <= 3 and longer.startswith(shorter)
 
@@ -278,8 +280,6 @@ def ungrounded_terms(answer: str, evidence: str) -> set[str]:
 def split_sentences(text: str) -> list[str]:
     """Sentences and list items of a passage."""
     parts: list[str] = []
-    # Hard-wrapped lines belong to one paragraph; blank lines, list items and table rows start new ones.
-    text = re.sub(r"\n(?!\s*(?:[-*|]|\d+\.)\s|\n)", " ", text)
     for line in re.split(r"\n+", text):
         if line.lstrip().startswith("|"):
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -343,7 +343,7 @@ class Assistant:
         base = Answer(
             "", False, [], question, standalone, [self._source(n, p) for n, p in enumerate(passages, 1)]
         )
-        missing = self._question_terms_missing(question, passages, ranked)
+        missing = question_terms_missing(question, passages[ranked[0].passage - 1]) if ranked else set()
         # A follow-up leaves out words the conversation supplies, so its coverage is not a signal.
         coverage = (
             1.0 if standalone != question else question_coverage(strip_markup(question), ranked[:3], passages)
@@ -406,12 +406,18 @@ class Assistant:
         vectors = self._sentence_vectors([c[2] for c in candidates])
         query = np.asarray(self.embeddings.embed_query(question))
         q_tokens = set(tokenize(question)) - GENERIC_WORDS
+        token_sets = [set(tokenize(c[2])) for c in candidates]
+        # A question word found in few candidate sentences ("Dujarric", "11") tells more than a common one.
+        weights = {w: math.log(1 + len(candidates) / (1 + sum(w in s for s in token_sets))) for w in q_tokens}
+        total = sum(weights.values())
         scored = []
-        for (text, n, with_section, core), vector in zip(candidates, vectors):
-            overlap = len(q_tokens & set(tokenize(with_section))) / len(q_tokens) if q_tokens else 0.0
+        for (text, n, _, core), tokens, vector in zip(candidates, token_sets, vectors):
+            overlap = sum(weights[w] for w in q_tokens & tokens) / total if total else 0.0
             score = (1 - OVERLAP_WEIGHT) * float(np.dot(query, vector)) + OVERLAP_WEIGHT * overlap
             scored.append(Sentence(text, n, score, core))
-        return sorted(scored, key=lambda s: s.score, reverse=True)
+        # Sentences from passages that hold every name and figure of the question come first.
+        gaps = {n: len(question_terms_missing(question, p)) for n, p in enumerate(passages, 1)}
+        return sorted(scored, key=lambda s: (gaps[s.passage], -s.score))
 
     def rerank(
         self, candidates: list[Passage], ranked: list[Sentence]
@@ -483,19 +489,6 @@ class Assistant:
         base.sources = [s for s in base.retrieved if s.n in cited]
         return base
 
-    def _question_terms_missing(
-        self, question: str, passages: list[Passage], ranked: list[Sentence]
-    ) -> set[str]:
-        top = {s.passage for s in ranked[:QUESTION_TERMS_SENTENCES]}
-        evidence = " ".join(
-            f"{p.metadata.get('title', '')} {p.metadata.get('section', '')} {p.text}"
-            for n, p in enumerate(passages, 1)
-            if n in top
-        )
-        generic = {"minusma", "mali", "malian", "united", "nations", "security", "council"}
-        terms = key_terms(strip_markup(question), skip_initial=True) - generic
-        return {t for t in terms if t not in MONTHS and not term_in(t, evidence)}
-
     def _canned_reply(self, question: str) -> Answer | None:
         smalltalk = SMALLTALK.match(question)
         if smalltalk:
@@ -518,10 +511,11 @@ class Assistant:
 
     @staticmethod
     def _valid_rewrite(question: str, rewritten: str, transcript: str) -> bool:
-        if not rewritten or len(rewritten) > 2 * len(question) + 120 or rewritten == question:
+        if not rewritten or len(rewritten) > 2 * len(question) + 120:
             return False
-        # The rewrite may only bring in names that the conversation already holds.
-        return not ungrounded_terms(rewritten, f"{transcript} {question}")
+        # It must bring in something from the conversation, and only names the conversation already holds.
+        added = key_terms(rewritten) - key_terms(question)
+        return bool(added) and not ungrounded_terms(rewritten, f"{transcript} {question}")
 
     @staticmethod
     def _source(n: int, passage: Passage) -> Source:
@@ -536,6 +530,13 @@ class Assistant:
             date=str(meta.get("date", "")),
             section=str(meta.get("section", "")),
         )
+
+
+def question_terms_missing(question: str, passage: Passage) -> set[str]:
+    """Names and figures of the question that the passage (with its title and section) does not contain."""
+    evidence = f"{passage.metadata.get('title', '')} {passage.metadata.get('section', '')} {passage.text}"
+    terms = key_terms(strip_markup(question), skip_initial=True) - GENERIC_TERMS
+    return {t for t in terms if t not in MONTHS and not term_in(t, evidence)}
 
 
 def question_coverage(question: str, best: list[Sentence], passages: list[Passage]) -> float:

@@ -25,7 +25,7 @@ SUPPORTED = (".md", ".txt", ".html", ".htm", ".pdf")
 NOT_DOCUMENTS = {"readme.md"}
 # Zero-width and bidi-control characters hide text from readers but not from the model.
 INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2
 HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*#*\s*$", re.M)
 
 
@@ -93,6 +93,8 @@ def clean_text(text: str) -> str:
     text = INVISIBLE.sub("", unicodedata.normalize("NFC", text))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = re.sub(r"[ \t]+", " ", text)
+    # A line break inside a sentence is only wrapping: join it, so chunks are cut at sentences, not lines.
+    text = re.sub(r"(?<![.!?:\n])[ ]?\n(?![ ]?(?:[-*]\s|\||#|\d+\.\s|\n))", " ", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
