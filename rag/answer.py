@@ -551,6 +551,7 @@ def question_coverage(question: str, best: list[Sentence], passages: list[Passag
 
 def strip_markup(text: str) -> str:
     """Text without links, images and HTML, which are never part of what is asked."""
+    text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", text, flags=re.I | re.S)
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
     return re.sub(r"<[^>]+>|https?://\S+", " ", text)
 
@@ -596,7 +597,7 @@ def _needs_context(sentence: str, previous: str) -> bool:
     if re.match(r"(?:He|She|It|They|This|These|The same|Both|By then|Then)\b", sentence):
         return True
     definite = re.match(r"The (\w+)", sentence)
-    return bool(definite) and definite.group(1).lower() in previous.lower()
+    return bool(definite) and definite.group(1).lower()[:6] in previous.lower()
 
 
 def _clean_draft(draft: str) -> str:

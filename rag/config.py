@@ -33,7 +33,7 @@ class Settings:
     retrieval: str = "hybrid"
     top_k: int = 5
     rerank_candidates: int = 12
-    min_relevance: float = 0.3
+    min_relevance: float = 0.2
     llm: str = "llamacpp"
     llm_model_path: str = ""
     llm_max_tokens: int = 80
