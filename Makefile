@@ -36,7 +36,11 @@ lint: dev
 	$(PY) -m ruff format --check .
 
 eval: ingest
-	$(PY) -m rag eval eval/qa.jsonl --out eval/results.jsonl --system all
+	cp eval/RESULTS.header.md eval/RESULTS.md
+	$(PY) -m rag eval eval/qa.jsonl --out eval/results.jsonl --system all --report eval/RESULTS.md
+	$(PY) -m rag eval eval/holdout.jsonl --system all --report eval/RESULTS.md
+	printf '## Chunking and retrieval mode (extractive answers, eval/qa.jsonl)\n\n' >> eval/RESULTS.md
+	$(PY) eval/sweep.py eval/qa.jsonl | grep '^|' >> eval/RESULTS.md
 
 clean:
 	rm -rf .index .data

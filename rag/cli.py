@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     evaluate = commands.add_parser("eval", help="run an evaluation set")
     evaluate.add_argument("file", type=Path, help="JSONL questions")
     evaluate.add_argument("--out", type=Path, help="write per-question results here (JSONL)")
-    evaluate.add_argument("--system", default="product", help="product | tutorial | closest-sentence")
+    evaluate.add_argument("--system", default="product", help="product | tutorial | closest-sentence | all")
+    evaluate.add_argument("--report", type=Path, help="append the systems' figures to this Markdown file")
 
     commands.add_parser("serve", help="serve the chat and API on RAG_HOST:RAG_PORT")
 
@@ -94,7 +95,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Run the evaluation set and print the scores."""
     from rag.evaluate import run
 
-    return run(args.file, args.out, settings, args.system)
+    return run(args.file, args.out, settings, args.system, args.report)
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -46,6 +46,11 @@ class Settings:
     max_question_chars: int = 2000
     max_history_chars: int = 2000
     max_file_mb: float = 20.0
+    data_dir: Path = Path(".data")
+    allowed_origins: str = ""
+    rate_limit_per_min: int = 30
+    max_concurrent: int = 2
+    queue_size: int = 16
     raise_errors: bool = False
     host: str = "127.0.0.1"
     port: int = 7860
@@ -76,6 +81,11 @@ class Settings:
             raise ConfigError("RAG_TOP_K must be at least 1")
         if self.llm == "openai" and not self.openai_base_url:
             raise ConfigError("RAG_LLM=openai needs RAG_OPENAI_BASE_URL")
+
+    @property
+    def origins(self) -> list[str]:
+        """RAG_ALLOWED_ORIGINS as a list (empty: only this app and localhost)."""
+        return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
 
     @property
     def embed_model_path(self) -> str:

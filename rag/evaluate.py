@@ -210,7 +210,9 @@ def load_items(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def run(path: Path, out: Path | None, settings: Settings, system: str = "product") -> int:
+def run(
+    path: Path, out: Path | None, settings: Settings, system: str = "product", report_to: Path | None = None
+) -> int:
     """Evaluate one system (or `all`), print the figures, write results; 0 on success."""
     items = load_items(path)
     runtime = Runtime(settings)
@@ -226,34 +228,32 @@ def run(path: Path, out: Path | None, settings: Settings, system: str = "product
         for r in results:
             if not r.passed and name == "product":
                 print(f"  FAIL {r.item['id']}: {r.answer.answer[:160]!r}")
-    if len(report) > 1:
-        write_report(path, report, settings)
+    if report_to:
+        append_report(report_to, path, report, settings)
     return 0
 
 
-def write_report(path: Path, report: list[tuple[str, dict[str, Any]]], settings: Settings) -> None:
-    """eval/RESULTS.md: the systems side by side."""
+def append_report(
+    report_to: Path, path: Path, report: list[tuple[str, dict[str, Any]]], settings: Settings
+) -> None:
+    """Add one set's table, the systems side by side, to a Markdown report."""
     rows = [
         "| system | overall | factual | multi-turn | unanswerable | adversarial | unanswerables refused | "
         "hit@5 | ungrounded answers | p50 ms | p95 ms |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in report:
-        cats = [f"{s['categories'].get(c, (0, 0))[0]:.0%}" for c in CATEGORIES]
+        cats = [f"{s['categories'][c][0]:.0%}" if c in s["categories"] else "n/a" for c in CATEGORIES]
         hit = "n/a" if s["hit_at_5"] is None else f"{s['hit_at_5']:.0%}"
         refused = "n/a" if s["refused_unanswerable"] is None else f"{s['refused_unanswerable']:.0%}"
         rows.append(
             f"| {name} | {s['overall']:.1%} | {' | '.join(cats)} | {refused} | {hit} | "
             f"{s['ungrounded_answers']} | {s['p50_ms']:.0f} | {s['p95_ms']:.0f} |"
         )
-    text = (
-        f"# Evaluation results\n\nSet: `{path}` ({report[0][1]['n']} items). LLM: `{settings.llm}`; "
-        f"retrieval: `{settings.retrieval}`, top {settings.top_k}; chunks {settings.chunk_size}/"
-        f"{settings.chunk_overlap}. Written by `make eval`.\n\n"
-        "- product: this project's chain.\n"
-        "- tutorial: the LangChain tutorial RAG (1000/200 splits, dense top-4, tutorial prompt, same LLM).\n"
-        "- closest-sentence: no LLM, the single corpus sentence closest to the question.\n\n"
-        + "\n".join(rows)
-        + "\n"
+    section = (
+        f"## `{path}` ({report[0][1]['n']} items)\n\nLLM `{settings.llm}`, retrieval `{settings.retrieval}` "
+        f"(top {settings.top_k} of {settings.rerank_candidates} reranked), chunks "
+        f"{settings.chunk_size}/{settings.chunk_overlap}.\n\n" + "\n".join(rows) + "\n\n"
     )
-    Path(path).parent.joinpath("RESULTS.md").write_text(text, encoding="utf-8")
+    with report_to.open("a", encoding="utf-8") as fh:
+        fh.write(section)

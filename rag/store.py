@@ -153,6 +153,18 @@ class Store:
             for chunk_id, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
         ]
 
+    def documents(self) -> list[tuple[str, str, str]]:
+        """(source, title, date) of every indexed file, sorted by source."""
+        try:
+            got = self.collection.get(include=["metadatas"])
+        except Exception as exc:
+            raise RetrievalUnavailable(f"index read failed: {exc}") from exc
+        found = {
+            str(m["source"]): (str(m.get("title", "")), str(m.get("date", "")))
+            for m in got["metadatas"] or []
+        }
+        return [(source, *found[source]) for source in sorted(found)]
+
     def embeddings_of(self, ids: list[str]) -> dict[str, list[float]]:
         """Stored vectors by chunk id."""
         if not ids:

@@ -1,23 +1,23 @@
-"""The web app: the Gradio chat mounted in FastAPI, with a JSON API and health checks."""
+"""The web app: the Gradio chat mounted in FastAPI beside the API (rag.api)."""
 
 from __future__ import annotations
 
 import html
+import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
 from rag.answer import Answer
+from rag.api import BUSY, Busy, Service, add_routes, secure, user_message
 from rag.config import Settings
-from rag.errors import InputRejected, LLMUnavailable, RagError, RetrievalUnavailable
-from rag.runtime import Runtime
+from rag.errors import RagError
 
 log = logging.getLogger(__name__)
 
@@ -27,34 +27,12 @@ EXAMPLES = [
     "How many MINUSMA personnel died during the mission?",
     "When was the Alliance of Sahel States founded?",
 ]
-SEARCH_DOWN = "Search is unavailable right now; please try again in a moment."
-LLM_DOWN = "The answer service is unavailable right now; please try again in a moment."
-UNEXPECTED = "Something went wrong on our side; please try again."
-
-
-class Turn(BaseModel):
-    """One earlier message of the conversation."""
-
-    role: str = Field(pattern="^(user|assistant)$")
-    content: str
-
-
-class AskRequest(BaseModel):
-    """The body of POST /api/ask."""
-
-    question: str
-    history: list[Turn] = []
-
-
-def user_message(exc: Exception) -> str:
-    """The fixed text a user sees for an error; details stay in the log."""
-    if isinstance(exc, InputRejected):
-        return str(exc)
-    if isinstance(exc, RetrievalUnavailable):
-        return SEARCH_DOWN
-    if isinstance(exc, LLMUnavailable):
-        return LLM_DOWN
-    return UNEXPECTED
+DESCRIPTION = (
+    "Answers come **only** from the documents listed below, about the UN mission in Mali (MINUSMA), its 2023 "
+    "withdrawal and its context. Each answer cites its sources as [n]; when the documents do not hold the answer, "
+    "the assistant says so."
+)
+SOURCES_MARK = "<details><summary>"
 
 
 def safe(text: str) -> str:
@@ -64,53 +42,78 @@ def safe(text: str) -> str:
 
 
 def render(answer: Answer) -> str:
-    """Markdown for the chat: the answer, then its sources."""
+    """Markdown for the chat: the answer, then its sources in a collapsible block."""
     if answer.refused:
         return f"🚫 *{safe(answer.answer)}*"
     parts = [safe(answer.answer)]
     if answer.sources:
-        parts.append("**Sources**")
+        items = []
         for s in answer.sources:
             heading = " — ".join(x for x in (s.title, s.section) if x)
-            quote = safe(s.text).replace("\n", " ")
-            parts.append(f"[{s.n}] **{safe(heading)}** ({s.date or 'undated'}, `{s.source}`)\n> {quote}")
+            quote = safe(" ".join(s.text.split()))
+            items.append(f"**[{s.n}] {safe(heading)}** ({s.date or 'undated'}, `{s.source}`)\n\n> {quote}")
+        parts.append(
+            f"{SOURCES_MARK}Sources ({len(items)})</summary>\n\n" + "\n\n".join(items) + "\n\n</details>"
+        )
     return "\n\n".join(parts)
 
 
-class App:
-    """Holds the runtime, loaded in the background so the server answers /healthz at once."""
+class Chat:
+    """The chat function, the feedback log and the document list, over one Service."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.runtime = Runtime(settings)
-        self.ready = threading.Event()
-        self.load_error: Exception | None = None
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.feedback_lock = threading.Lock()
 
-    def load(self) -> None:
-        """Load models and index; readiness follows."""
-        try:
-            _ = self.runtime.assistant
-            self.ready.set()
-        except Exception as exc:  # reported by /readyz; the process stays up
-            log.exception("startup failed")
-            self.load_error = exc
-
-    def chat(self, message: str, history: list[dict[str, Any]]) -> Iterator[str]:
-        """The Gradio chat function: streamed tokens, then the checked answer with sources."""
-        if not self.ready.wait(timeout=60):
+    def reply(self, message: str, history: list[dict[str, Any]]) -> Iterator[str]:
+        """Streamed tokens, then the checked answer with its sources."""
+        if not self.service.ready.wait(timeout=60):
             raise gr.Error("The assistant is still starting; try again in a moment.")
-        turns = [{"role": t["role"], "content": _text(t["content"])} for t in history]
+        turns = [{"role": t["role"], "content": _plain(_text(t["content"]))} for t in history]
         streamed = ""
         try:
-            for event in self.runtime.assistant.stream(message, turns):
-                if event.final is not None:
-                    yield render(event.final)
-                else:
-                    streamed += event.token
-                    yield safe(streamed)
+            with self.service.admission:
+                for event in self.service.runtime.assistant.stream(message, turns):
+                    if event.final is not None:
+                        yield render(event.final)
+                    else:
+                        streamed += event.token
+                        yield safe(streamed)
+        except Busy:
+            raise gr.Error(BUSY) from None
         except RagError as exc:
             log.warning("chat error: %s", exc)
             raise gr.Error(user_message(exc)) from None
+
+    def record_feedback(self, history: list[dict[str, Any]], data: gr.LikeData) -> None:
+        """Append a thumbs up/down with its question, answer and sources to feedback.jsonl."""
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        message = _text(history[index]["content"])
+        question = next((_text(t["content"]) for t in reversed(history[:index]) if t["role"] == "user"), "")
+        answer, _, sources = message.partition(SOURCES_MARK)
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "rating": "up" if data.liked else "down",
+            "question": question,
+            "answer": html.unescape(answer.strip()),
+            "sources": html.unescape(sources.removesuffix("</details>").strip()),
+        }
+        path = self.service.settings.data_dir / "feedback.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self.feedback_lock, path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def documents(self) -> str:
+        """The documents the assistant knows, as a Markdown list."""
+        if not self.service.ready.wait(timeout=60):
+            return "The document list is loading…"
+        try:
+            docs = self.service.runtime.store.documents()
+        except RagError:
+            return "The document list is unavailable right now."
+        return "\n".join(
+            f"- **{safe(title)}** ({date or 'undated'}) — `{source}`" for source, title, date in docs
+        )
 
 
 def _text(content: Any) -> str:
@@ -121,62 +124,45 @@ def _text(content: Any) -> str:
     return str(content)
 
 
-def build_chat(app: App) -> gr.Blocks:
+def _plain(message: str) -> str:
+    """An earlier reply as the model should see it: the answer without the rendered sources."""
+    return html.unescape(message.partition(SOURCES_MARK)[0]).strip()
+
+
+def build_chat(chat: Chat, settings: Settings) -> gr.Blocks:
     """The chat page."""
-    return gr.ChatInterface(
-        app.chat,
-        title="MINUSMA chat",
-        description=(
-            "Answers come only from the project's documents about the UN mission in Mali (MINUSMA); "
-            "each answer cites its sources, and the bot says so when the documents do not hold the answer."
-        ),
-        examples=EXAMPLES,
-        run_examples_on_click=True,
-        api_name="chat",
-        concurrency_limit=4,
-        chatbot=gr.Chatbot(sanitize_html=True, render_markdown=True, height=560),
-    )
+    with gr.Blocks(title="MINUSMA chat") as demo:
+        gr.Markdown("# MINUSMA chat")
+        gr.Markdown(DESCRIPTION)
+        chatbot = gr.Chatbot(
+            sanitize_html=True, render_markdown=True, height=560, label="MINUSMA chat", buttons=["copy"]
+        )
+        chatbot.like(chat.record_feedback, inputs=[chatbot], outputs=None, api_visibility="private")
+        gr.ChatInterface(
+            chat.reply,
+            chatbot=chatbot,
+            examples=EXAMPLES,
+            run_examples_on_click=True,
+            api_name="chat",
+            concurrency_limit=settings.max_concurrent,
+        )
+        with gr.Accordion("Documents the assistant knows", open=False):
+            listing = gr.Markdown()
+        demo.load(chat.documents, None, listing, api_visibility="private")
+    return demo
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The FastAPI app with the chat at / and the API beside it."""
+    """The FastAPI app: the chat at /, the API, health checks and the embeddable widget."""
     settings = settings or Settings.from_env()
-    app = App(settings)
-    threading.Thread(target=app.load, daemon=True).start()
+    service = Service(settings)
+    threading.Thread(target=service.load, daemon=True).start()
     api = FastAPI(
-        title="minusma-chat", description="Answers about MINUSMA from its documents, with citations."
+        title="minusma-chat",
+        description="Answers questions about MINUSMA from its documents, with citations.",
     )
-
-    @api.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "alive"}
-
-    @api.get("/readyz")
-    def readyz() -> JSONResponse:
-        if app.ready.is_set():
-            try:
-                chunks = app.runtime.store.count()
-            except Exception:
-                return JSONResponse({"status": "index unavailable"}, status_code=503)
-            if chunks:
-                return JSONResponse({"status": "ready", "chunks": chunks})
-            return JSONResponse({"status": "index empty"}, status_code=503)
-        status = "failed" if app.load_error else "starting"
-        return JSONResponse({"status": status}, status_code=503)
-
-    @api.post("/api/ask")
-    def ask(request: AskRequest) -> JSONResponse:
-        if not app.ready.wait(timeout=60):
-            return JSONResponse({"detail": "starting"}, status_code=503)
-        try:
-            answer = app.runtime.assistant.ask(request.question, [t.model_dump() for t in request.history])
-        except InputRejected as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=422)
-        except RagError as exc:
-            log.warning("api error: %s", exc)
-            return JSONResponse({"detail": user_message(exc)}, status_code=503)
-        return JSONResponse(answer.to_json())
-
-    chat = build_chat(app)
-    chat.queue(max_size=32, default_concurrency_limit=4)
-    return gr.mount_gradio_app(api, chat, path="/", show_error=False)
+    add_routes(api, service)
+    secure(api, settings)
+    demo = build_chat(Chat(service), settings)
+    demo.queue(max_size=max(1, settings.queue_size), default_concurrency_limit=settings.max_concurrent)
+    return gr.mount_gradio_app(api, demo, path="/", show_error=False)

@@ -63,3 +63,23 @@ def fresh_store(tmp_path: Path, embeddings) -> Iterator[tuple[Store, Settings]]:
     """An empty index in a temp dir."""
     settings = Settings(index_dir=tmp_path / "index", llm="extractive")
     yield Store(settings, embeddings), settings
+
+
+@pytest.fixture(scope="session")
+def server_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the real corpus built by `python -m rag ingest`, for app servers."""
+    from tests.servers import build_index
+
+    index_dir = tmp_path_factory.mktemp("server-index")
+    build_index(index_dir)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def app_url(server_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The real app with the default bundled LLM; yields its URL and data dir."""
+    from tests.servers import app_server
+
+    data_dir = tmp_path_factory.mktemp("app-data")
+    with app_server(server_index, data_dir) as url:
+        yield url, data_dir

@@ -1,0 +1,264 @@
+"""The HTTP surface beside the chat: JSON and streaming API, health checks, embedding, and their guards."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from rag.answer import check_question
+from rag.config import Settings
+from rag.errors import InputRejected, LLMUnavailable, RagError, RetrievalUnavailable
+from rag.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+LOCALHOST_ORIGINS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
+SEARCH_DOWN = "Search is unavailable right now; please try again in a moment."
+LLM_DOWN = "The answer service is unavailable right now; please try again in a moment."
+BUSY = "The assistant is busy; please try again in a moment."
+UNEXPECTED = "Something went wrong on our side; please try again."
+
+
+class Turn(BaseModel):
+    """One earlier message of the conversation."""
+
+    role: str = Field(pattern="^(user|assistant)$")
+    content: str
+
+
+class AskRequest(BaseModel):
+    """The body of POST /api/ask and /api/ask/stream."""
+
+    question: str
+    history: list[Turn] = []
+
+
+def user_message(exc: Exception) -> str:
+    """The fixed text a user sees for an error; details stay in the log."""
+    if isinstance(exc, InputRejected):
+        return str(exc)
+    if isinstance(exc, RetrievalUnavailable):
+        return SEARCH_DOWN
+    if isinstance(exc, LLMUnavailable):
+        return LLM_DOWN
+    return UNEXPECTED
+
+
+class Busy(Exception):
+    """More requests are waiting than the queue holds."""
+
+
+class Admission:
+    """At most `concurrent` answers at once and `queue` waiting; anything beyond is turned away at once."""
+
+    def __init__(self, concurrent: int, queue: int) -> None:
+        self.slots = threading.Semaphore(concurrent)
+        self.capacity = concurrent + queue
+        self.inside = 0
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self.lock:
+            if self.inside >= self.capacity:
+                raise Busy
+            self.inside += 1
+        self.slots.acquire()
+
+    def __exit__(self, *_: object) -> None:
+        self.slots.release()
+        with self.lock:
+            self.inside -= 1
+
+
+class RateLimiter:
+    """A sliding one-minute window of requests per client address."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.hits: dict[str, deque[float]] = defaultdict(deque)
+        self.lock = threading.Lock()
+
+    def allow(self, client: str) -> bool:
+        """Count a request; False once the client is over its limit."""
+        now = time.monotonic()
+        with self.lock:
+            window = self.hits[client]
+            while window and now - window[0] > 60:
+                window.popleft()
+            if len(window) >= self.per_minute:
+                return False
+            window.append(now)
+            if len(self.hits) > 10_000:  # forget idle clients so the table stays small
+                for key in [k for k, v in self.hits.items() if not v]:
+                    del self.hits[key]
+            return True
+
+
+class FrameAncestors(BaseHTTPMiddleware):
+    """Only the allowed origins may frame any page of the app."""
+
+    def __init__(self, app: object, ancestors: str) -> None:
+        super().__init__(app)  # type: ignore[arg-type]
+        self.policy = f"frame-ancestors {ancestors}"
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = self.policy
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class Service:
+    """The runtime, loaded in the background so the server answers /healthz at once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.runtime = Runtime(settings)
+        self.ready = threading.Event()
+        self.load_error: Exception | None = None
+        self.admission = Admission(settings.max_concurrent, settings.queue_size)
+        self.rate = RateLimiter(settings.rate_limit_per_min)
+
+    def load(self) -> None:
+        """Load models and index; readiness follows."""
+        try:
+            _ = self.runtime.assistant
+            self.ready.set()
+        except Exception as exc:  # reported by /readyz; the process stays up
+            log.exception("startup failed")
+            self.load_error = exc
+
+    def readiness(self) -> tuple[int, dict[str, object]]:
+        """503 until the models are loaded and while the index cannot be read."""
+        if not self.ready.is_set():
+            return 503, {"status": "failed" if self.load_error else "starting"}
+        try:
+            chunks = self.runtime.store.count()
+        except Exception:
+            log.exception("index check failed")
+            return 503, {"status": "index unavailable"}
+        if not chunks:
+            return 503, {"status": "index empty"}
+        return 200, {"status": "ready", "chunks": chunks}
+
+
+def add_routes(api: FastAPI, service: Service) -> None:
+    """The JSON API, SSE stream, health checks, embed page and widget script."""
+    settings = service.settings
+
+    def guard(request: Request) -> JSONResponse | None:
+        client = request.client.host if request.client else "unknown"
+        if not service.rate.allow(client):
+            return JSONResponse({"detail": "Too many requests; please wait a minute."}, status_code=429)
+        if not service.ready.wait(timeout=60):
+            return JSONResponse({"detail": "The assistant is still starting."}, status_code=503)
+        return None
+
+    @api.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "alive"}
+
+    @api.get("/readyz", tags=["health"])
+    def readyz() -> JSONResponse:
+        """The index and the LLM are loaded (503 otherwise)."""
+        status, body = service.readiness()
+        return JSONResponse(body, status_code=status)
+
+    @api.post("/api/ask", tags=["api"])
+    def ask(body: AskRequest, request: Request) -> JSONResponse:
+        """Answer a question from the documents: the same JSON as `python -m rag ask --json`."""
+        refused = guard(request)
+        if refused:
+            return refused
+        try:
+            with service.admission:
+                answer = service.runtime.assistant.ask(body.question, [t.model_dump() for t in body.history])
+        except Busy:
+            return JSONResponse({"detail": BUSY}, status_code=503, headers={"Retry-After": "5"})
+        except InputRejected as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=422)
+        except RagError as exc:
+            log.warning("api error: %s", exc)
+            return JSONResponse({"detail": user_message(exc)}, status_code=503)
+        return JSONResponse(answer.to_json())
+
+    @api.post("/api/ask/stream", tags=["api"])
+    def ask_stream(body: AskRequest, request: Request) -> Response:
+        """The answer as server-sent events: `token` events, then one `answer` event (or `error`)."""
+        refused = guard(request)
+        if refused:
+            return refused
+        history = [t.model_dump() for t in body.history]
+        try:
+            check_question(body.question, settings)  # a bad question gets a status code, not a stream
+        except InputRejected as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=422)
+        return StreamingResponse(
+            sse_events(service, body.question, history),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    @api.get("/embed", response_class=HTMLResponse, include_in_schema=False)
+    def embed() -> FileResponse:
+        return FileResponse(STATIC / "embed.html", media_type="text/html")
+
+    @api.get("/widget.js", include_in_schema=False)
+    def widget() -> FileResponse:
+        return FileResponse(
+            STATIC / "widget.js", media_type="text/javascript", headers={"Cache-Control": "max-age=300"}
+        )
+
+
+def sse_events(service: Service, question: str, history: list[dict[str, str]]) -> Iterator[str]:
+    """Server-sent events for one answer; errors become an `error` event, never a trace."""
+    try:
+        with service.admission:
+            for event in service.runtime.assistant.stream(question, history):
+                if event.final is None:
+                    yield _sse("token", {"text": event.token})
+                else:
+                    yield _sse("answer", event.final.to_json())
+    except Busy:
+        yield _sse("error", {"detail": BUSY})
+    except RagError as exc:
+        log.warning("stream error: %s", exc)
+        yield _sse("error", {"detail": user_message(exc)})
+    except Exception:
+        log.exception("stream failed")
+        yield _sse("error", {"detail": UNEXPECTED})
+
+
+def _sse(event: str, data: object) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def secure(api: FastAPI, settings: Settings) -> None:
+    """CORS for the API and frame-ancestors for every page follow RAG_ALLOWED_ORIGINS."""
+    origins = settings.origins
+    api.add_middleware(
+        FrameAncestors,
+        ancestors=" ".join(["'self'", *origins])
+        if origins
+        else "'self' http://localhost:* http://127.0.0.1:*",
+    )
+    api.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_origin_regex=None if origins else LOCALHOST_ORIGINS,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type"],
+    )

@@ -1,0 +1,146 @@
+"""The running app through its public surfaces: gradio_client, the REST API, the SSE stream, the limits."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client
+
+from tests.servers import app_server
+
+QUESTION = "When was the Kidal camp closed?"
+
+
+def sse_events(text: str) -> list[tuple[str, dict]]:
+    events = []
+    for block in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((fields["event"], json.loads(fields["data"])))
+    return events
+
+
+def test_health_and_readiness(app_url) -> None:  # noqa: ANN001
+    url, _ = app_url
+    assert httpx.get(f"{url}/healthz").json() == {"status": "alive"}
+    ready = httpx.get(f"{url}/readyz")
+    assert ready.status_code == 200 and ready.json()["chunks"] > 50
+    assert "/api/ask" in httpx.get(f"{url}/openapi.json").json()["paths"]
+
+
+def test_chat_through_gradio_client(app_url) -> None:  # noqa: ANN001
+    url, _ = app_url
+    reply = Client(url, verbose=False).predict(QUESTION, api_name="/chat")
+    assert "31 October 2023" in reply and "[" in reply and "Sources" in reply
+
+
+def test_gradio_refuses_empty_question_clearly(app_url) -> None:  # noqa: ANN001
+    url, _ = app_url
+    with pytest.raises(Exception, match="Please type a question"):
+        Client(url, verbose=False).predict("   ", api_name="/chat")
+
+
+def test_api_ask_returns_cli_json(app_url) -> None:  # noqa: ANN001
+    url, _ = app_url
+    body = httpx.post(f"{url}/api/ask", json={"question": QUESTION, "history": []}, timeout=60).json()
+    assert set(body) == {"answer", "refused", "sources"}
+    assert not body["refused"] and "31 October 2023" in body["answer"]
+    assert {"n", "title", "source", "chunk_id", "score", "text"} == set(body["sources"][0])
+
+
+def test_api_follow_up_uses_history(app_url) -> None:  # noqa: ANN001
+    url, _ = app_url
+    history = [
+        {"role": "user", "content": "Which camp was closed on 31 October 2023?"},
+        {"role": "assistant", "content": "Kidal."},
+    ]
+    body = httpx.post(
+        f"{url}/api/ask",
+        json={"question": "What happened to its last convoy?", "history": history},
+        timeout=60,
+    ).json()
+    assert "explosive" in body["answer"].lower()
+
+
+def test_api_stream_sends_tokens_then_the_answer(app_url) -> None:  # noqa: ANN001
+    url, _ = app_url
+    response = httpx.post(f"{url}/api/ask/stream", json={"question": QUESTION}, timeout=60)
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(response.text)
+    kinds = [kind for kind, _ in events]
+    assert kinds[-1] == "answer" and kinds.count("token") >= 2 and set(kinds) == {"token", "answer"}
+    assert "31 October 2023" in events[-1][1]["answer"]
+
+
+@pytest.mark.parametrize("path", ["/api/ask", "/api/ask/stream"])
+@pytest.mark.parametrize(
+    ("question", "message"), [("", "Please type a question"), ("x" * 2001, "limit is 2000")]
+)
+def test_empty_or_long_question_is_422(app_url, path: str, question: str, message: str) -> None:  # noqa: ANN001
+    url, _ = app_url
+    response = httpx.post(f"{url}{path}", json={"question": question}, timeout=30)
+    assert response.status_code == 422 and message in response.json()["detail"]
+
+
+def test_off_topic_question_is_refused_over_http(app_url) -> None:  # noqa: ANN001
+    url, _ = app_url
+    body = httpx.post(
+        f"{url}/api/ask", json={"question": "Who won the 2018 FIFA World Cup?"}, timeout=60
+    ).json()
+    assert body["refused"] and body["sources"] == []
+
+
+def test_embed_and_widget_are_served(app_url) -> None:  # noqa: ANN001
+    url, _ = app_url
+    embed = httpx.get(f"{url}/embed")
+    assert embed.status_code == 200 and "api/ask/stream" in embed.text
+    assert (
+        embed.headers["content-security-policy"]
+        == "frame-ancestors 'self' http://localhost:* http://127.0.0.1:*"
+    )
+    widget = httpx.get(f"{url}/widget.js")
+    assert widget.headers["content-type"].startswith("text/javascript") and "attachShadow" in widget.text
+
+
+def test_cors_follows_allowed_origins(server_index: Path, tmp_path: Path) -> None:
+    allowed = "https://partner.example"
+    with app_server(server_index, tmp_path, llm="extractive", allowed_origins=allowed) as url:
+        ok = httpx.options(
+            f"{url}/api/ask", headers={"Origin": allowed, "Access-Control-Request-Method": "POST"}
+        )
+        assert ok.headers.get("access-control-allow-origin") == allowed
+        for foreign in ("https://evil.example", "http://localhost:9999"):
+            denied = httpx.post(f"{url}/api/ask", json={"question": QUESTION}, headers={"Origin": foreign})
+            assert "access-control-allow-origin" not in denied.headers
+        assert (
+            httpx.get(f"{url}/embed").headers["content-security-policy"]
+            == f"frame-ancestors 'self' {allowed}"
+        )
+
+
+def test_rate_limit_per_client(server_index: Path, tmp_path: Path) -> None:
+    with app_server(server_index, tmp_path, llm="extractive", rate_limit_per_min="3") as url:
+        codes = [
+            httpx.post(f"{url}/api/ask", json={"question": QUESTION}, timeout=30).status_code
+            for _ in range(5)
+        ]
+        assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+        assert httpx.get(f"{url}/healthz").status_code == 200, "health checks are not rate limited"
+
+
+def test_busy_reply_past_the_queue(server_index: Path, tmp_path: Path) -> None:
+    with app_server(server_index, tmp_path, max_concurrent="1", queue_size="0") as url:
+
+        def ask(_: int) -> httpx.Response:
+            return httpx.post(f"{url}/api/ask", json={"question": QUESTION}, timeout=120)
+
+        with ThreadPoolExecutor(6) as pool:
+            responses = list(pool.map(ask, range(6)))
+        codes = sorted(r.status_code for r in responses)
+        assert 200 in codes and 503 in codes, codes
+        busy = next(r for r in responses if r.status_code == 503)
+        assert "busy" in busy.json()["detail"] and busy.headers["retry-after"] == "5"
+        assert httpx.post(f"{url}/api/ask", json={"question": QUESTION}, timeout=120).status_code == 200
