@@ -115,6 +115,18 @@ COMMON_CAPITALS = frozenset(
 )
 # Sentences about the document itself ("This report lists…") state no fact.
 META_SENTENCE = re.compile(r"\b(?:this|the) report\b|\breport on the\b", re.I)
+DATE = re.compile(
+    r"\b(?:1[89]|20)\d{2}\b|\b(?:January|February|March|April|May|June|July|August|September|October|November"
+    r"|December)\b"
+)
+ANSWER_TYPES = [
+    (re.compile(r"^\W*(?:when|until when|by when|since when|what (?:date|year|day))\b", re.I), DATE),
+    (
+        re.compile(r"\b(?:how (?:many|much|far|long|large)|what (?:percentage|share|number|budget))\b", re.I),
+        re.compile(r"\d"),
+    ),
+]
+ANSWER_TYPE_BONUS = 0.1
 GENERIC_TERMS = frozenset({"minusma", "mali", "malian", "united", "nations", "security", "council"})
 GENERIC_WORDS = frozenset({"minusma", "mali", "mission", "un"})
 OVERLAP_WEIGHT = 0.4
@@ -410,10 +422,13 @@ class Assistant:
         # A question word found in few candidate sentences ("Dujarric", "11") tells more than a common one.
         weights = {w: math.log(1 + len(candidates) / (1 + sum(w in s for s in token_sets))) for w in q_tokens}
         total = sum(weights.values())
+        wanted = expected_answer(question)
         scored = []
         for (text, n, _, core), tokens, vector in zip(candidates, token_sets, vectors):
             overlap = sum(weights[w] for w in q_tokens & tokens) / total if total else 0.0
             score = (1 - OVERLAP_WEIGHT) * float(np.dot(query, vector)) + OVERLAP_WEIGHT * overlap
+            if wanted and wanted.search(core):
+                score += ANSWER_TYPE_BONUS
             scored.append(Sentence(text, n, score, core))
         # Sentences from passages that hold every name and figure of the question come first.
         gaps = {n: len(question_terms_missing(question, p)) for n, p in enumerate(passages, 1)}
@@ -453,7 +468,7 @@ class Assistant:
 
     def _generate(self, question: str, ranked: list[Sentence]) -> Iterator[str]:
         assert self.answer_chain is not None
-        evidence = "\n".join(f"[{s.passage}] {s.text}" for s in ranked[:4])
+        evidence = "\n".join(f"- {s.text}" for s in ranked[:4])
         deadline = time.monotonic() + self.settings.llm_timeout_s
         try:
             for token in self.answer_chain.stream({"passages": evidence, "question": question}):
@@ -475,13 +490,17 @@ class Assistant:
             if other.score >= 0.9 * best.score and adds_facts and not overlaps and len(quotes) < 2:
                 quotes.append(other)
         cited = sorted({q.passage for q in quotes})
-        evidence = " ".join(passages[n - 1].text for n in cited)
         short = _clean_draft(draft)
         lines = []
-        if short and not ungrounded_terms(short, evidence) and _supported(short, quotes):
-            lines.append(f"{short} [{best.passage}]")
-        elif draft.strip():
-            log.info("draft %r failed the grounding check; quoting the evidence", draft)
+        if short:
+            # The short answer cites the quoted sentence it comes from, and must be grounded in that passage.
+            support = max(quotes, key=lambda q: _word_share(short, q.text))
+            grounded = not ungrounded_terms(short, passages[support.passage - 1].text)
+            if grounded and _word_share(short, support.text) >= 0.75:
+                if len(short) < 0.8 * len(support.core):  # a copy of the quote adds nothing
+                    lines.append(f"{short} [{support.passage}]")
+            else:
+                log.info("draft %r failed the grounding check; quoting the evidence", draft)
         lines += [f"“{q.text}” [{q.passage}]" for q in quotes]
         if base.note:
             lines.append(base.note)
@@ -530,6 +549,14 @@ class Assistant:
             date=str(meta.get("date", "")),
             section=str(meta.get("section", "")),
         )
+
+
+def expected_answer(question: str) -> re.Pattern[str] | None:
+    """What a sentence must contain to answer this kind of question: a date for "when", a figure for "how many"."""
+    for asks, pattern in ANSWER_TYPES:
+        if asks.search(question):
+            return pattern
+    return None
 
 
 def question_terms_missing(question: str, passage: Passage) -> set[str]:
@@ -601,17 +628,17 @@ def _needs_context(sentence: str, previous: str) -> bool:
 
 
 def _clean_draft(draft: str) -> str:
-    short = _first_line(draft).strip(" .\"'“”")
+    short = re.sub(r"^\s*(?:[-*•]|\d+\.)\s+", "", _first_line(draft)).strip(" .\"'“”")
     short = re.sub(r"\[\d+\]|!\[[^\]]*\]\([^)]*\)|\]\([^)]*\)|<[^>]+>", "", short).strip()
     if not short or "not found" in short.lower() or len(short) > 300:
         return ""
     return short
 
 
-def _supported(short: str, quotes: list[Sentence]) -> bool:
-    """Most content words of the short answer come from the quoted sentences."""
+def _word_share(short: str, sentence: str) -> float:
+    """Share of the short answer's content words that the sentence contains."""
     words = [w for w in tokenize(short) if w not in STOPWORDS]
     if not words:
-        return False
-    quoted = set(tokenize(" ".join(q.text for q in quotes)))
-    return sum(w in quoted for w in words) / len(words) >= 0.75
+        return 0.0
+    quoted = set(tokenize(sentence))
+    return sum(w in quoted for w in words) / len(words)

@@ -156,7 +156,12 @@ def tutorial_system(runtime: Runtime) -> System:
     store.add_texts(texts, metas)
     if runtime.llm is None:
         raise ValueError("the tutorial reference needs an LLM backend")
-    chain = PromptTemplate.from_template(TUTORIAL_PROMPT) | runtime.llm | StrOutputParser()
+    # The tutorial lets the model write up to three sentences, so it stops at a blank line, not a line break.
+    chain = (
+        PromptTemplate.from_template(TUTORIAL_PROMPT)
+        | runtime.llm.bind(stop=["\n\n", "Question:"])
+        | StrOutputParser()
+    )
 
     def ask(question: str, history: list[dict[str, str]]) -> Answer:
         docs = store.similarity_search(question, k=4)

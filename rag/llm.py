@@ -20,7 +20,8 @@ from rag.errors import LLMUnavailable
 
 log = logging.getLogger(__name__)
 
-STOP = ["\n\n", "\nQuestion:", "\nPassages:", "<end_of_turn>"]
+# Only the first line of an answer or rewrite is used, so generation stops at the first line break.
+STOP = ["\n", "Question:", "Passages:", "<end_of_turn>"]
 
 
 def bundled_model_path() -> str:

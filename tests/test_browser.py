@@ -1,0 +1,166 @@
+"""Real-browser tests: Debian's Chromium driven by Playwright against the running app."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.servers import ROOT, app_server, free_port
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking switches Chromium keeps dialling Google, which this machine refuses.
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DOCS = ROOT / "docs"
+QUESTION = "When was the Kidal camp closed?"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (make test installs Debian's chromium where apt-get can)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def host_page() -> Iterator[tuple[str, dict[str, str]]]:
+    """A 'customer' web site on another loopback port; set pages[path] = html to serve it."""
+    pages: dict[str, str] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = pages.get(self.path, "not found").encode()
+            self.send_response(200 if self.path in pages else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", pages
+    server.shutdown()
+
+
+def test_chat_streams_a_cited_answer_and_records_feedback(browser, app_url) -> None:  # noqa: ANN001
+    url, data_dir = app_url
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(url)
+    box = page.get_by_role("textbox").first
+    box.fill(QUESTION)
+    box.press("Enter")
+    seen: list[str] = []
+    for _ in range(600):
+        bots = page.locator('[data-testid="bot"]')
+        if bots.count():
+            text = bots.last.inner_text()
+            if not seen or seen[-1] != text:
+                seen.append(text)
+            if "Sources" in text:
+                break
+        page.wait_for_timeout(100)
+    final = seen[-1]
+    assert len(seen) >= 3, f"the answer did not stream: {seen}"
+    assert "31 October 2023" in final and "[1]" in final and "Sources (" in final
+    page.get_by_text("Sources (").last.click()
+    assert page.get_by_text("corpus/06-withdrawal-2023-camp-by-camp.md").first.is_visible()
+    page.get_by_role("button", name="Like").last.click()
+    feedback = data_dir / "feedback.jsonl"
+    page.wait_for_timeout(1500)
+    entry = json.loads(feedback.read_text().splitlines()[-1])
+    assert entry["rating"] == "up" and entry["question"] == QUESTION and "31 October 2023" in entry["answer"]
+    assert "06-withdrawal" in entry["sources"]
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / "chat.png"))
+    page.close()
+
+
+def test_widget_on_another_site_answers_with_citations(browser, app_url, host_page) -> None:  # noqa: ANN001
+    url, _ = app_url
+    site, pages = host_page
+    pages["/"] = (
+        "<!doctype html><html><head><style>button{background:red}</style></head><body>"
+        "<h1>A partner site</h1><p>Some article text.</p>"
+        f'<script src="{url}/widget.js" data-title="Ask about MINUSMA" async></script></body></html>'
+    )
+    page = browser.new_page(viewport={"width": 1000, "height": 800})
+    page.goto(site)
+    launcher = page.get_by_role("button", name="Open Ask about MINUSMA")
+    launcher.focus()
+    page.keyboard.press("Enter")  # keyboard operable
+    frame = page.frame_locator('iframe[title="Ask about MINUSMA"]')
+    frame.get_by_text("Ask about MINUSMA").first.wait_for()
+    frame.get_by_label("Your question").fill(QUESTION)
+    frame.get_by_label("Your question").press("Enter")
+    answer = frame.locator(".msg.bot").last
+    answer.locator("details").wait_for(timeout=60_000)
+    assert "31 October 2023" in answer.inner_text() and "[1]" in answer.inner_text()
+    # The host page's CSS does not reach the widget, and the widget adds none to the page.
+    color = page.evaluate(
+        "() => getComputedStyle(document.querySelector('[data-minusma-chat]').shadowRoot"
+        ".querySelector('.launcher')).backgroundColor"
+    )
+    assert color != "rgb(255, 0, 0)"
+    assert page.evaluate("() => document.styleSheets.length") == 1
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / "widget.png"))
+    frame.get_by_label("Your question").press("Escape")
+    page.get_by_role("button", name="Open Ask about MINUSMA").wait_for()
+    assert page.locator("[data-minusma-chat]").evaluate("h => h.shadowRoot.querySelector('.panel').hidden")
+    page.set_viewport_size({"width": 375, "height": 700})  # a phone
+    page.get_by_role("button", name="Open Ask about MINUSMA").click()
+    box = page.locator("[data-minusma-chat]").evaluate(
+        "h => h.shadowRoot.querySelector('.panel').getBoundingClientRect().toJSON()"
+    )
+    assert box["left"] >= 0 and box["right"] <= 375 and box["width"] > 300
+    page.close()
+
+
+def test_foreign_site_cannot_frame_or_call_the_api(browser, server_index, host_page, tmp_path) -> None:  # noqa: ANN001
+    site, pages = host_page
+    with app_server(
+        server_index, tmp_path, llm="extractive", allowed_origins="https://partner.example"
+    ) as url:
+        pages["/"] = f'<!doctype html><html><body><iframe id="chat" src="{url}/embed"></iframe></body></html>'
+        page = browser.new_page()
+        blocked: list[str] = []
+        page.on("console", lambda msg: blocked.append(msg.text))
+        page.goto(site)
+        page.wait_for_timeout(2000)
+        embedded = page.frames[-1]
+        assert embedded.url != f"{url}/embed" or not embedded.locator("#ask").count(), "the embed page loaded"
+        assert any("frame-ancestors" in text for text in blocked)
+        result = page.evaluate(
+            """async (api) => {
+                try {
+                    const r = await fetch(api, {method: "POST", headers: {"Content-Type": "application/json"},
+                                                body: JSON.stringify({question: "When was the Kidal camp closed?"})});
+                    return "read: " + (await r.text()).slice(0, 40);
+                } catch (e) { return "blocked: " + e.name; }
+            }""",
+            f"{url}/api/ask",
+        )
+        assert result.startswith("blocked"), result
+        page.close()
