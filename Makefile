@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test ingest eval lint venv dev clean
+.PHONY: run test ingest eval sweep lint venv dev chromium clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,13 @@ ingest: venv
 run: ingest
 	$(PY) app.py
 
-test: dev
+# Browser tests need Debian's Chromium; where it cannot be installed they are skipped and say so.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
+	  || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1) \
+	  || echo "Chromium could not be installed here: the browser tests will be skipped"
+
+test: dev chromium
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
@@ -41,6 +47,9 @@ eval: ingest
 	$(PY) -m rag eval eval/holdout.jsonl --system all --report eval/RESULTS.md
 	printf '## Chunking and retrieval mode (extractive answers, eval/qa.jsonl)\n\n' >> eval/RESULTS.md
 	$(PY) eval/sweep.py eval/qa.jsonl | grep '^|' >> eval/RESULTS.md
+
+sweep: ingest
+	$(PY) eval/sweep.py eval/qa.jsonl
 
 clean:
 	rm -rf .index .data

@@ -10,6 +10,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterator
 from pathlib import Path
 
+import gradio
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
@@ -24,6 +25,7 @@ from rag.runtime import Runtime
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
+GRADIO_FRONTEND = Path(gradio.__file__).parent / "templates" / "frontend"
 LOCALHOST_ORIGINS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 SEARCH_DOWN = "Search is unavailable right now; please try again in a moment."
 LLM_DOWN = "The answer service is unavailable right now; please try again in a moment."
@@ -216,6 +218,11 @@ def add_routes(api: FastAPI, service: Service) -> None:
     def embed() -> FileResponse:
         return FileResponse(STATIC / "embed.html", media_type="text/html")
 
+    @api.get("/gradio.js", include_in_schema=False)
+    def gradio_web_component() -> FileResponse:
+        # Gradio's own loader for <gradio-app>; it imports ./assets/…, which the mounted Gradio app serves.
+        return FileResponse(GRADIO_FRONTEND / "gradio.js", media_type="text/javascript")
+
     @api.get("/widget.js", include_in_schema=False)
     def widget() -> FileResponse:
         return FileResponse(
@@ -260,5 +267,5 @@ def secure(api: FastAPI, settings: Settings) -> None:
         allow_origins=origins,
         allow_origin_regex=None if origins else LOCALHOST_ORIGINS,
         allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type"],
+        allow_headers=["*"],
     )

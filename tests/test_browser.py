@@ -164,3 +164,21 @@ def test_foreign_site_cannot_frame_or_call_the_api(browser, server_index, host_p
         )
         assert result.startswith("blocked"), result
         page.close()
+
+
+def test_gradio_web_component_works_offline_from_the_app(browser, app_url, host_page) -> None:  # noqa: ANN001
+    url, _ = app_url
+    site, pages = host_page
+    pages["/"] = (
+        f'<!doctype html><html><body><script type="module" src="{url}/gradio.js"></script>'
+        f'<gradio-app src="{url}/"></gradio-app></body></html>'
+    )
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    page.goto(site)
+    box = page.get_by_role("textbox").first
+    box.wait_for(timeout=60_000)
+    box.fill(QUESTION)
+    box.press("Enter")
+    page.locator('[data-testid="bot"]').get_by_text("Sources (").wait_for(timeout=90_000)
+    assert "31 October 2023" in page.locator('[data-testid="bot"]').last.inner_text()
+    page.close()
