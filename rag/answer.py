@@ -345,7 +345,8 @@ class Assistant:
         if canned:
             yield Event(final=canned)
             return
-        standalone = self.condense(strip_markup(question).strip(), history)
+        asked = strip_markup(question).strip()
+        standalone = self.condense(asked, history)
         candidates = self.retrieve_chain.invoke(standalone)
         if not candidates or max(p.similarity for p in candidates) < self.settings.min_relevance:
             base = Answer("", False, [], question, standalone, [])
@@ -357,9 +358,7 @@ class Assistant:
         )
         missing = question_terms_missing(question, passages[ranked[0].passage - 1]) if ranked else set()
         # A follow-up leaves out words the conversation supplies, so its coverage is not a signal.
-        coverage = (
-            1.0 if standalone != question else question_coverage(strip_markup(question), ranked[:3], passages)
-        )
+        coverage = 1.0 if standalone != asked else question_coverage(asked, ranked[:3], passages)
         if not ranked or ranked[0].score < self.settings.min_relevance or missing or coverage < MIN_COVERAGE:
             yield Event(
                 final=self._refusal(base, f"weak evidence: missing {missing}, coverage {coverage:.2f}")

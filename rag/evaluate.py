@@ -156,12 +156,9 @@ def tutorial_system(runtime: Runtime) -> System:
     store.add_texts(texts, metas)
     if runtime.llm is None:
         raise ValueError("the tutorial reference needs an LLM backend")
-    # The tutorial lets the model write up to three sentences, so it stops at a blank line, not a line break.
-    chain = (
-        PromptTemplate.from_template(TUTORIAL_PROMPT)
-        | runtime.llm.bind(stop=["\n\n", "Question:"])
-        | StrOutputParser()
-    )
+    # The tutorial sets no stop sequence: the model writes until it ends its turn or reaches the token limit.
+    llm = runtime.llm.bind(stop=["<end_of_turn>"])
+    chain = PromptTemplate.from_template(TUTORIAL_PROMPT) | llm | StrOutputParser()
 
     def ask(question: str, history: list[dict[str, str]]) -> Answer:
         docs = store.similarity_search(question, k=4)

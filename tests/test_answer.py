@@ -126,3 +126,21 @@ def test_grounding_terms() -> None:
         "paris",
         "1999",
     }
+
+
+def test_rendered_answer_shows_document_text_as_text() -> None:
+    from rag.answer import Answer, Source
+    from rag.ui import render
+
+    planted = Source(
+        1, "<b>Title</b>", "x.md", "id", 0.9, "See ![x](https://evil.example/?q=1) <script>alert(1)</script>"
+    )
+    html = render(Answer("Answer <img src=x onerror=alert(1)> [1]", False, [planted]))
+    assert "<script>" not in html and "<img" not in html and "<b>" not in html
+    assert "evil.example" not in html and "&lt;script&gt;" in html
+
+
+def test_disagreeing_sources_are_both_quoted(corpus_runtime) -> None:  # noqa: ANN001
+    answer = make(corpus_runtime).ask("How many MINUSMA personnel were killed in hostile acts?")
+    figures = {f for f in ("174", "175", "180") if f in answer.answer}
+    assert len(figures) >= 2, answer.answer

@@ -144,3 +144,21 @@ def test_busy_reply_past_the_queue(server_index: Path, tmp_path: Path) -> None:
         busy = next(r for r in responses if r.status_code == 503)
         assert "busy" in busy.json()["detail"] and busy.headers["retry-after"] == "5"
         assert httpx.post(f"{url}/api/ask", json={"question": QUESTION}, timeout=120).status_code == 200
+
+
+def test_chat_says_busy_past_the_gradio_queue(server_index: Path, tmp_path: Path) -> None:
+    with app_server(server_index, tmp_path, max_concurrent="1", queue_size="1") as url:
+        client = Client(url, verbose=False)
+        jobs = [client.submit(QUESTION, api_name="/chat") for _ in range(5)]
+        outcomes = []
+        for job in jobs:
+            try:
+                outcomes.append(job.result(timeout=120))
+            except Exception as exc:  # gradio_client raises the server's message
+                outcomes.append(f"error: {exc}")
+        answered = [o for o in outcomes if "31 October 2023" in o]
+        turned_away = [
+            o for o in outcomes if o.startswith("error") and ("busy" in o or "queue is full" in o.lower())
+        ]
+        assert answered and turned_away, outcomes
+        assert len(answered) + len(turned_away) == len(outcomes), outcomes
