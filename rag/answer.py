@@ -52,66 +52,9 @@ FOLLOW_UP = re.compile(
 NUMBER = re.compile(r"(?<![\w])(?:\d[\d,.]*\d|\d)(?![\w])")
 # Capitalised words that carry no fact of their own and so need no grounding.
 COMMON_CAPITALS = frozenset(
-    [
-        "i",
-        "a",
-        "an",
-        "the",
-        "in",
-        "on",
-        "at",
-        "of",
-        "for",
-        "from",
-        "by",
-        "to",
-        "and",
-        "or",
-        "but",
-        "it",
-        "its",
-        "he",
-        "she",
-        "they",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "then",
-        "what",
-        "who",
-        "whom",
-        "which",
-        "when",
-        "where",
-        "why",
-        "how",
-        "did",
-        "does",
-        "do",
-        "was",
-        "were",
-        "is",
-        "are",
-        "has",
-        "have",
-        "had",
-        "yes",
-        "no",
-        "not",
-        "according",
-        "since",
-        "after",
-        "before",
-        "during",
-        "between",
-        "about",
-        "also",
-        "as",
-        "with",
-        "un",
-    ]
+    "i a an the in on at of for from by to and or but it its he she they this that these those there "
+    "then what who whom which when where why how did does do was were is are has have had yes no not "
+    "according since after before during between about also as with un".split()
 )
 # Sentences about the document itself ("This report lists…") state no fact.
 META_SENTENCE = re.compile(r"\b(?:this|the) report\b|\breport on the\b", re.I)
@@ -133,36 +76,8 @@ OVERLAP_WEIGHT = 0.4
 SENTENCE_CACHE_SIZE = 50_000
 # Share of the question's words the best sentences must contain: below it, they answer another question.
 MIN_COVERAGE = 0.55
-QUESTION_WORDS = frozenset(
-    [
-        "many",
-        "much",
-        "long",
-        "often",
-        "tell",
-        "name",
-        "happen",
-        "happened",
-        "give",
-        "list",
-        "describe",
-        "know",
-    ]
-)
-MONTHS = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-]
+QUESTION_WORDS = frozenset("many much long often tell name happen happened give list describe know".split())
+MONTHS = "january february march april may june july august september october november december".split()
 
 
 @dataclass
