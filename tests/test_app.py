@@ -162,3 +162,23 @@ def test_chat_says_busy_past_the_gradio_queue(server_index: Path, tmp_path: Path
         ]
         assert answered and turned_away, outcomes
         assert len(answered) + len(turned_away) == len(outcomes), outcomes
+
+
+@pytest.mark.parametrize(
+    "probe",
+    [
+        "/gradio_api/file=.env",
+        "/gradio_api/file=rag/config.py",
+        "/gradio_api/file=corpus/05-casualties.md",
+        "/gradio_api/file=../../etc/passwd",
+        "/gradio_api/file=%2e%2e/%2e%2e/etc/passwd",
+        "/gradio_api/file=http://169.254.169.254/latest/meta-data/",
+        "/file=requirements.txt",
+        "/static/../rag/config.py",
+    ],
+)
+def test_no_project_files_are_served(app_url, probe: str) -> None:  # noqa: ANN001
+    url, _ = app_url
+    response = httpx.get(f"{url}{probe}", follow_redirects=False)
+    assert response.status_code in (400, 403, 404), (probe, response.status_code)
+    assert "location" not in response.headers
