@@ -51,12 +51,11 @@ def main(argv: list[str] | None = None) -> int:
 def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     """Ingest and print the summary."""
     from rag.ingest import ingest
-    from rag.runtime import Runtime
+    from rag.store import BundledEmbeddings, Store
 
-    runtime = Runtime(settings)
     summary = ingest(
         args.paths or [settings.corpus_dir],
-        store=runtime.store,
+        store=Store(settings, BundledEmbeddings(settings)),
         settings=settings,
         progress=not args.quiet and sys.stderr.isatty(),
     )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
-from rank_bm25 import BM25Okapi
 
 from rag.config import Settings
 from rag.store import Store
@@ -71,6 +72,52 @@ def _passage(doc: Document, similarity: float, score: float) -> Passage:
     return Passage(chunk_id, doc.page_content, metadata, similarity, score)
 
 
+class BM25Index:
+    """Okapi BM25 (rank_bm25's formula and IDF floor) over an inverted index.
+
+    Each term keeps the ids of the chunks holding it and its precomputed weight there, so a query
+    costs the length of its terms' posting lists, not a pass over every chunk.
+    """
+
+    def __init__(
+        self, corpus: list[list[str]], k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25
+    ) -> None:
+        self.size = len(corpus)
+        lengths = np.array([len(doc) for doc in corpus], dtype=np.float64)
+        average = float(lengths.mean()) if self.size else 0.0
+        postings: dict[str, tuple[list[int], list[int]]] = {}
+        for i, doc in enumerate(corpus):
+            for term, count in Counter(doc).items():
+                ids, counts = postings.setdefault(term, ([], []))
+                ids.append(i)
+                counts.append(count)
+        idf = {
+            t: math.log(self.size - len(ids) + 0.5) - math.log(len(ids) + 0.5)
+            for t, (ids, _) in postings.items()
+        }
+        floor = epsilon * sum(idf.values()) / len(idf) if idf else 0.0
+        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for term, (ids, counts) in postings.items():
+            doc_ids = np.array(ids, dtype=np.int64)
+            tf = np.array(counts, dtype=np.float64)
+            norm = k1 * (1 - b + b * lengths[doc_ids] / average)
+            weight = (idf[term] if idf[term] >= 0 else floor) * tf * (k1 + 1) / (tf + norm)
+            self.postings[term] = (doc_ids, weight)
+
+    def top(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
+        """The k best (chunk index, score) pairs with a positive score."""
+        scores = np.zeros(self.size)
+        for token in tokens:
+            if token in self.postings:
+                doc_ids, weight = self.postings[token]
+                scores[doc_ids] += weight
+        hits = np.flatnonzero(scores > 0)
+        if len(hits) > k:
+            hits = hits[np.argpartition(scores[hits], -k)[-k:]]
+        ranked = sorted(hits.tolist(), key=lambda i: (-scores[i], i))
+        return [(i, float(scores[i])) for i in ranked]
+
+
 class DenseRetriever:
     """Nearest neighbours of the query embedding in Chroma."""
 
@@ -80,7 +127,10 @@ class DenseRetriever:
 
     def search(self, query: str, k: int) -> list[Passage]:
         """Top k by cosine similarity."""
-        vector = self.embeddings.embed_query(query)
+        return self.search_vector(self.embeddings.embed_query(query), k)
+
+    def search_vector(self, vector: list[float], k: int) -> list[Passage]:
+        """Top k for an already embedded query."""
         return [_passage(doc, sim, sim) for doc, sim in self.store.dense_search(vector, k)]
 
 
@@ -91,19 +141,20 @@ class KeywordRetriever:
         self.store = store
         self.embeddings = embeddings
         self.docs = store.all_chunks()
-        corpus = [tokenize(_keyword_text(doc)) for doc in self.docs]
-        self.bm25 = BM25Okapi(corpus) if self.docs else None
+        self.index = BM25Index([tokenize(_keyword_text(doc)) for doc in self.docs])
 
     def search(self, query: str, k: int) -> list[Passage]:
         """Top k by BM25; similarity is still the cosine, so the relevance gate means the same thing."""
-        tokens = tokenize(query)
-        if self.bm25 is None or not tokens:
-            return []
-        scores = self.bm25.get_scores(tokens)
-        top = [int(i) for i in np.argsort(scores)[::-1][:k] if scores[i] > 0]
-        hits = [self.docs[i] for i in top]
-        sims = cosine_similarities(self.store, self.embeddings.embed_query(query), hits)
-        return [_passage(doc, sims[j], float(scores[i])) for j, (i, doc) in enumerate(zip(top, hits))]
+        return self.search_vector(query, self.embeddings.embed_query(query), k, {})
+
+    def search_vector(
+        self, query: str, vector: list[float], k: int, known: dict[str, float]
+    ) -> list[Passage]:
+        """Top k by BM25, with cosines taken from `known` where the caller has them."""
+        top = self.index.top(tokenize(query), k)
+        hits = [self.docs[i] for i, _ in top]
+        sims = cosine_similarities(self.store, vector, hits, known)
+        return [_passage(doc, sim, score) for doc, sim, (_, score) in zip(hits, sims, top)]
 
 
 class HybridRetriever:
@@ -115,9 +166,12 @@ class HybridRetriever:
 
     def search(self, query: str, k: int) -> list[Passage]:
         """Top k of the fused ranking; each passage keeps its cosine similarity."""
+        vector = self.dense.embeddings.embed_query(query)
+        dense = self.dense.search_vector(vector, CANDIDATES)
+        known = {p.chunk_id: p.similarity for p in dense}
         fused: dict[str, float] = {}
         by_id: dict[str, Passage] = {}
-        for ranking in (self.dense.search(query, CANDIDATES), self.keyword.search(query, CANDIDATES)):
+        for ranking in (dense, self.keyword.search_vector(query, vector, CANDIDATES, known)):
             for rank, passage in enumerate(ranking):
                 fused[passage.chunk_id] = fused.get(passage.chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
                 by_id.setdefault(passage.chunk_id, passage)
@@ -135,11 +189,14 @@ def build_retriever(settings: Settings, store: Store, embeddings: Embeddings) ->
     return HybridRetriever(DenseRetriever(store, embeddings), keyword)
 
 
-def cosine_similarities(store: Store, query_vector: list[float], docs: list[Document]) -> list[float]:
-    """Cosine similarity of stored chunk vectors to the query (vectors are normalised)."""
-    vectors = store.embeddings_of([str(doc.metadata["chunk_id"]) for doc in docs])
+def cosine_similarities(
+    store: Store, query_vector: list[float], docs: list[Document], known: dict[str, float]
+) -> list[float]:
+    """Cosine similarity of chunks to the query: from `known`, else from stored (normalised) vectors."""
+    ids = [str(doc.metadata["chunk_id"]) for doc in docs]
+    vectors = store.embeddings_of([i for i in ids if i not in known])
     query = np.asarray(query_vector)
-    return [float(np.dot(query, vectors[str(doc.metadata["chunk_id"])])) for doc in docs]
+    return [known[i] if i in known else float(np.dot(query, vectors[i])) for i in ids]
 
 
 def _keyword_text(doc: Document) -> str:

@@ -13,7 +13,7 @@ from rag.answer import Assistant
 from rag.config import Settings
 from rag.llm import build_llm
 from rag.retrieve import Retriever, build_retriever
-from rag.store import Store, load_embeddings
+from rag.store import BundledEmbeddings, Store
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +26,10 @@ class Runtime:
 
     @cached_property
     def embeddings(self) -> Embeddings:
-        """The bundled sentence-transformers model."""
-        return load_embeddings(self.settings)
+        """The bundled sentence-transformers model, loaded now so readiness means ready."""
+        embeddings = BundledEmbeddings(self.settings)
+        embeddings.load()
+        return embeddings
 
     @cached_property
     def store(self) -> Store:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -20,6 +21,8 @@ from rag.errors import RetrievalUnavailable
 log = logging.getLogger(__name__)
 
 WRITE_BATCH = 256
+READ_PAGE = 5_000
+QUERY_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,44 @@ def load_embeddings(settings: Settings) -> Embeddings:
         model_kwargs={"device": "cpu"},
         encode_kwargs={"normalize_embeddings": True, "batch_size": 64},
     )
+
+
+class BundledEmbeddings(Embeddings):
+    """The bundled model, loaded on first use, remembering recent query vectors.
+
+    Loading costs seconds (torch), so an unchanged re-ingest never pays for it; one question is
+    embedded once although dense search, keyword scoring and sentence ranking all ask for it.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._model: Embeddings | None = None
+        self._queries: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def load(self) -> Embeddings:
+        """The underlying model, loaded once."""
+        with self._lock:
+            if self._model is None:
+                self._model = load_embeddings(self.settings)
+            return self._model
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Vectors of passages."""
+        return self.load().embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        """Vector of a query, from the cache when it was just asked."""
+        with self._lock:
+            if text in self._queries:
+                self._queries.move_to_end(text)
+                return self._queries[text]
+        vector = self.load().embed_query(text)
+        with self._lock:
+            self._queries[text] = vector
+            if len(self._queries) > QUERY_CACHE_SIZE:
+                self._queries.popitem(last=False)
+        return vector
 
 
 def make_client(settings: Settings) -> chromadb.ClientAPI:
@@ -147,11 +188,15 @@ class Store:
 
     def all_chunks(self) -> list[Document]:
         """Every stored chunk, with its id in metadata; used to build the keyword index."""
-        got = self.collection.get(include=["documents", "metadatas"])
-        return [
-            Document(page_content=text, metadata={**meta, "chunk_id": chunk_id})
-            for chunk_id, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
-        ]
+        chunks: list[Document] = []
+        # Paged, so a large index over HTTP is read in bounded responses.
+        for offset in range(0, self.count(), READ_PAGE):
+            got = self.collection.get(include=["documents", "metadatas"], limit=READ_PAGE, offset=offset)
+            chunks += [
+                Document(page_content=text, metadata={**meta, "chunk_id": chunk_id})
+                for chunk_id, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])
+            ]
+        return chunks
 
     def documents(self) -> list[tuple[str, str, str]]:
         """(source, title, date) of every indexed file, sorted by source."""

@@ -37,3 +37,30 @@ def test_off_topic_question_scores_low(retriever) -> None:  # noqa: ANN001
 
 def test_tokenize_folds_numbers_and_plurals() -> None:
     assert tokenize("The 11,200 troops of MINUSMA") == ["11200", "troop", "minusma"]
+
+
+def test_bm25_index_matches_rank_bm25() -> None:
+    import random
+
+    from rank_bm25 import BM25Okapi
+
+    from rag.retrieve import BM25Index
+
+    rng = random.Random(7)
+    vocabulary = [f"w{i}" for i in range(40)]
+    corpus = [[rng.choice(vocabulary) for _ in range(rng.randint(1, 30))] for _ in range(300)]
+    reference, index = BM25Okapi(corpus), BM25Index(corpus)
+    for _ in range(20):
+        query = rng.sample(vocabulary, 3) + ["unknown"]
+        expected = reference.get_scores(query)
+        got = index.top(query, 10)
+        best = sorted(range(len(corpus)), key=lambda i: -expected[i])[:10]
+        assert [round(s, 9) for _, s in got] == [round(float(expected[i]), 9) for i in best]
+        assert all(abs(expected[i] - s) < 1e-9 for i, s in got)
+
+
+def test_bm25_index_empty_and_unknown_terms() -> None:
+    from rag.retrieve import BM25Index
+
+    assert BM25Index([]).top(["x"], 5) == []
+    assert BM25Index([["a", "b"], ["c"]]).top(["zzz"], 5) == []
