@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test ingest eval sweep lint venv dev chromium clean
+.PHONY: run test ingest eval sweep bench lint venv dev chromium clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,3 +53,7 @@ sweep: ingest
 
 clean:
 	rm -rf .index .data
+
+# Speed, memory, concurrency and scale-out figures (about 15 minutes); writes bench/RESULTS.md.
+bench: dev ingest
+	$(PY) -m bench.run

@@ -53,13 +53,16 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from rag.ingest import ingest
     from rag.store import BundledEmbeddings, Store
 
+    embeddings = BundledEmbeddings(settings)
     summary = ingest(
         args.paths or [settings.corpus_dir],
-        store=Store(settings, BundledEmbeddings(settings)),
+        store=Store(settings, embeddings),
         settings=settings,
         progress=not args.quiet and sys.stderr.isatty(),
     )
     print("\n".join(summary.lines()))
+    if embeddings.load_seconds:
+        print(f"of which loading the embedding model: {embeddings.load_seconds:.2f} s")
     return 0
 
 

@@ -192,11 +192,10 @@ def build_retriever(settings: Settings, store: Store, embeddings: Embeddings) ->
 def cosine_similarities(
     store: Store, query_vector: list[float], docs: list[Document], known: dict[str, float]
 ) -> list[float]:
-    """Cosine similarity of chunks to the query: from `known`, else from stored (normalised) vectors."""
+    """Cosine similarity of chunks to the query: from `known`, else computed by the index."""
     ids = [str(doc.metadata["chunk_id"]) for doc in docs]
-    vectors = store.embeddings_of([i for i in ids if i not in known])
-    query = np.asarray(query_vector)
-    return [known[i] if i in known else float(np.dot(query, vectors[i])) for i in ids]
+    computed = store.similarities(query_vector, [i for i in ids if i not in known])
+    return [known[i] if i in known else computed[i] for i in ids]
 
 
 def _keyword_text(doc: Document) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 from langchain_core.documents import Document
@@ -69,6 +71,7 @@ class BundledEmbeddings(Embeddings):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._model: Embeddings | None = None
+        self.load_seconds = 0.0
         self._queries: OrderedDict[str, list[float]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -76,7 +79,9 @@ class BundledEmbeddings(Embeddings):
         """The underlying model, loaded once."""
         with self._lock:
             if self._model is None:
+                started = time.perf_counter()
                 self._model = load_embeddings(self.settings)
+                self.load_seconds = time.perf_counter() - started
             return self._model
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -210,12 +215,24 @@ class Store:
         }
         return [(source, *found[source]) for source in sorted(found)]
 
-    def embeddings_of(self, ids: list[str]) -> dict[str, list[float]]:
-        """Stored vectors by chunk id."""
+    def similarities(self, query_vector: list[float], ids: list[str]) -> dict[str, float]:
+        """Cosine similarity of these stored chunks to the query, by chunk id."""
         if not ids:
             return {}
-        got = self.collection.get(ids=ids, include=["embeddings"])
-        return {i: list(v) for i, v in zip(got["ids"], got["embeddings"])}  # type: ignore[arg-type]
+        try:
+            # A query restricted to the ids returns their distances without shipping their vectors.
+            got = self.collection.query(
+                query_embeddings=[query_vector], ids=ids, n_results=len(ids), include=["distances"]
+            )
+            found = {i: 1.0 - d for i, d in zip(got["ids"][0], (got["distances"] or [[]])[0])}
+            missing = [i for i in ids if i not in found]
+            if missing:  # an approximate filtered search may skip some; read those vectors
+                vectors = self.collection.get(ids=missing, include=["embeddings"])
+                query = np.asarray(query_vector)
+                found |= {i: float(np.dot(query, v)) for i, v in zip(vectors["ids"], vectors["embeddings"])}  # type: ignore[arg-type]
+        except Exception as exc:
+            raise RetrievalUnavailable(f"index query failed: {exc}") from exc
+        return found
 
     def dense_search(self, query_vector: list[float], k: int) -> list[tuple[Document, float]]:
         """Nearest chunks with their cosine similarity (1 - cosine distance)."""

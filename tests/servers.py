@@ -1,4 +1,4 @@
-"""Real app servers for tests: `python app.py` in a subprocess on a free loopback port."""
+"""Real servers for tests and benchmarks: the app and a Chroma server, each a subprocess on loopback."""
 
 from __future__ import annotations
 
@@ -9,11 +9,25 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 180
+CHROMA_TOKEN_AUTH = "chromadb.auth.token_authn.TokenAuthenticationServerProvider"
+
+
+@dataclass
+class Served:
+    """A running server process and how long it took to answer its readiness check."""
+
+    url: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    ready_s: float
+    log: Path
 
 
 def free_port() -> int:
@@ -23,52 +37,99 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def build_index(index_dir: Path) -> None:
-    """Ingest the real corpus into index_dir with the CLI."""
+def clean_env(**extra: str) -> dict[str, str]:
+    """The current environment without RAG_* settings, plus these."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_INDEX_DIR=str(index_dir), PYTHONPATH=str(ROOT))
-    subprocess.run(
+    env.update(PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", **extra)
+    return env
+
+
+def build_index(index_dir: Path, **settings: str) -> str:
+    """Ingest the real corpus with the CLI; returns its report."""
+    env = clean_env(RAG_INDEX_DIR=str(index_dir), **{f"RAG_{k.upper()}": v for k, v in settings.items()})
+    done = subprocess.run(
         [sys.executable, "-m", "rag", "ingest", "--quiet"], env=env, cwd=ROOT, check=True, capture_output=True
     )
+    return done.stdout.decode()
 
 
 @contextmanager
-def app_server(index_dir: Path, data_dir: Path, **settings: str) -> Iterator[str]:
-    """Serve the app with these RAG_* settings until the block ends; yields its base URL."""
+def serve(command: list[str], env: dict[str, str], port: int, ready_path: str, log: Path) -> Iterator[Served]:
+    """Run `command` until the block ends, once http://127.0.0.1:port + ready_path answers 200."""
+    url = f"http://127.0.0.1:{port}"
+    ready_url = url + ready_path
+    started = time.perf_counter()
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            while time.perf_counter() - started < START_TIMEOUT_S:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"server exited; see {log}")
+                try:
+                    if httpx.get(ready_url, timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
+            else:
+                raise RuntimeError(f"server not ready in {START_TIMEOUT_S} s; see {log}")
+            yield Served(url, port, proc, time.perf_counter() - started, log)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@contextmanager
+def serve_app(index_dir: Path, data_dir: Path, **settings: str) -> Iterator[Served]:
+    """`python app.py` with these RAG_* settings, ready."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(
-        PYTHONPATH=str(ROOT),
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = clean_env(
         RAG_INDEX_DIR=str(index_dir),
         RAG_DATA_DIR=str(data_dir),
         RAG_PORT=str(port),
         GRADIO_ANALYTICS_ENABLED="False",
         **{f"RAG_{k.upper()}": v for k, v in settings.items()},
     )
-    data_dir.mkdir(parents=True, exist_ok=True)
-    log = (data_dir / f"server-{port}.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    log = data_dir / f"server-{port}.log"
+    with serve([sys.executable, "app.py"], env, port, "/readyz", log) as served:
+        yield served
+
+
+@contextmanager
+def app_server(index_dir: Path, data_dir: Path, **settings: str) -> Iterator[str]:
+    """The app's base URL while it serves."""
+    with serve_app(index_dir, data_dir, **settings) as served:
+        yield served.url
+
+
+@contextmanager
+def chroma_server(persist_dir: Path, token: str) -> Iterator[Served]:
+    """Chroma's own HTTP server on loopback, persisting to persist_dir, requiring `token`."""
+    port = free_port()
+    persist_dir.mkdir(parents=True, exist_ok=True)
+    env = clean_env(
+        CHROMA_SERVER_AUTHN_PROVIDER=CHROMA_TOKEN_AUTH,
+        CHROMA_SERVER_AUTHN_CREDENTIALS=token,
+        IS_PERSISTENT="TRUE",
+        PERSIST_DIRECTORY=str(persist_dir),
+        ANONYMIZED_TELEMETRY="FALSE",
     )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited; see {log.name}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            raise RuntimeError(f"server not ready in 180 s; see {log.name}")
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "chromadb.app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    command += ["--log-level", "warning"]
+    log = persist_dir.parent / f"chroma-{port}.log"
+    with serve(command, env, port, "/api/v2/heartbeat", log) as served:
+        yield served

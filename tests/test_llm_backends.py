@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -14,14 +13,9 @@ import pytest
 from rag.answer import Assistant
 from rag.evaluate import ungrounded
 from rag.llm import build_llm, bundled_model_path
+from tests.servers import free_port
 
 pytestmark = pytest.mark.llm
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

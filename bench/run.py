@@ -1,0 +1,433 @@
+"""`make bench`: speed, memory, concurrency and scale-out, each figure beside a reference measured in the same run."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import chromadb
+
+from bench.load import LoadResult, rss_mb, run_load
+from bench.synthetic import NOTES, SentenceMixer, sentence_pool
+from rag.config import Settings
+from rag.evaluate import load_items
+from rag.ingest import chunk_document, discover, load_document, version_hash
+from rag.runtime import Runtime
+from tests.servers import ROOT, build_index, chroma_server, clean_env, serve_app
+
+TOKEN = "bench-token-not-secret"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How big each measurement is: the full run, or a smoke run that only proves the code works."""
+
+    scales: tuple[int, ...] = (10_000, 100_000)
+    pool_limit: int | None = None
+    questions: int | None = None
+    answer_items: int | None = None
+    ingest_files: int = 60
+    clients: int = 20
+    load_seconds: float = 60.0
+    load_max_requests: int = 5_000
+    quality_file: Path = ROOT / "eval" / "qa.jsonl"
+    quality_items: int | None = None
+
+
+SMOKE = Plan(
+    scales=(300,),
+    pool_limit=120,
+    questions=4,
+    answer_items=2,
+    ingest_files=2,
+    clients=2,
+    load_seconds=2.0,
+    load_max_requests=4,
+    quality_items=2,
+)
+
+
+@dataclass
+class Report:
+    """The summary rows and the detail sections of RESULTS.md."""
+
+    rows: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)
+
+    def row(self, what: str, measured: str, reference: str, target: str, met: bool | None) -> None:
+        """One line of the summary table; also printed as it is measured."""
+        verdict = "n/a" if met is None else ("met" if met else "**not met**")
+        self.rows.append((what, measured, reference, target, verdict))
+        print(f"{what}: {measured} | reference {reference} | target {target}: {verdict}", flush=True)
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))] if ordered else 0.0
+
+
+def ms(values: list[float]) -> str:
+    """p50/p95 in milliseconds."""
+    return f"p50 {pct(values, 50) * 1000:.1f} ms, p95 {pct(values, 95) * 1000:.1f} ms"
+
+
+def questions(plan: Plan) -> list[str]:
+    """The distinct questions of both evaluation sets."""
+    items = load_items(ROOT / "eval" / "qa.jsonl") + load_items(ROOT / "eval" / "holdout.jsonl")
+    found = list(dict.fromkeys((item.get("turns") or [item["q"]])[-1] for item in items))
+    return found[: plan.questions]
+
+
+def timed(fn: Callable[..., object], *args: object) -> float:
+    """Seconds one call takes."""
+    started = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - started
+
+
+def retrieval_times(runtime: Runtime, asked: list[str]) -> tuple[list[float], list[float]]:
+    """Product retrieval vs (query embedding + raw Chroma query), alternating, each question once."""
+    model = runtime.embeddings.load()  # type: ignore[attr-defined]
+    collection = runtime.store.collection
+    retriever = runtime.retriever
+    k = runtime.settings.rerank_candidates
+
+    def reference(question: str) -> None:
+        collection.query(query_embeddings=[model.embed_query(question)], n_results=k)
+
+    for warm in asked[:3]:
+        reference(warm + " warm-up")
+        retriever.search(warm + " warm-up", k)
+    product, raw = [], []
+    for question in asked:
+        raw.append(timed(reference, question))
+        product.append(timed(retriever.search, question, k))
+    return product, raw
+
+
+def bench_retrieval(report: Report, runtime: Runtime, asked: list[str], label: str) -> tuple[float, float]:
+    """Retrieval latency on the real corpus; returns the two p50s."""
+    product, raw = retrieval_times(runtime, asked)
+    ratio = pct(product, 50) / pct(raw, 50)
+    report.row(
+        f"retrieval latency, real corpus ({label}, {len(asked)} questions)",
+        ms(product),
+        f"embed + raw Chroma query: {ms(raw)}",
+        "p50 ≤ 1.5× reference",
+        ratio <= 1.5,
+    )
+    return pct(product, 50), pct(raw, 50)
+
+
+def bench_scale(
+    report: Report, base: Settings, mixer: SentenceMixer, plan: Plan, work: Path, asked: list[str]
+) -> None:
+    """Retrieval latency on synthetic corpora of growing size."""
+    lines = [
+        "| chunks | index write s | keyword index build s | product p50 / p95 ms | reference p50 / p95 ms | ratio p50 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for n in plan.scales:
+        settings = replace(base, index_dir=work / f"scale-{n}", collection=f"scale{n}")
+        runtime = Runtime(settings)
+        runtime.__dict__["embeddings"] = mixer.embeddings
+        write_s = timed(lambda: mixer.fill(runtime.store, n))  # noqa: B023
+        build_s = timed(lambda: runtime.retriever)  # noqa: B023
+        product, raw = retrieval_times(runtime, asked)
+        ratio = pct(product, 50) / pct(raw, 50)
+        lines.append(
+            f"| {n:,} | {write_s:.1f} | {build_s:.1f} | {pct(product, 50) * 1000:.1f} / {pct(product, 95) * 1000:.1f} "
+            f"| {pct(raw, 50) * 1000:.1f} / {pct(raw, 95) * 1000:.1f} | {ratio:.2f}× |"
+        )
+        report.row(
+            f"retrieval latency, synthetic {n:,} chunks",
+            ms(product),
+            f"embed + raw Chroma query: {ms(raw)}",
+            "p50 ≤ 1.5× reference",
+            ratio <= 1.5,
+        )
+    report.sections.append(
+        "## Retrieval latency as the index grows\n\n"
+        f"Synthetic chunks recombine 2–4 of {len(mixer.sentences):,} distinct sentences of the corpus"
+        f"{' and ../shared/corpus/notes' if NOTES.is_dir() else ''}; each chunk's vector is the "
+        f"normalised mean of its sentences' vectors (the sentences were embedded once, {mixer.embed_s:.1f} s), so "
+        "writing 100k chunks does not take an hour of CPU embedding. Product = hybrid retrieval of "
+        f"{base.rerank_candidates} candidates (query embedding, Chroma HNSW, BM25 over an inverted index, "
+        "reciprocal-rank fusion); reference = query embedding + one raw `collection.query`.\n\n"
+        + "\n".join(lines)
+    )
+
+
+def cli_ingest(env: dict[str, str], *paths: Path) -> tuple[float, dict[str, float]]:
+    """Wall seconds of `python -m rag ingest`, and the figures it printed."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "rag", "ingest", "--quiet", *map(str, paths)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall = time.perf_counter() - started
+    figures = {
+        "embedded": float(re.search(r"(\d+) embedded", done.stdout).group(1)),  # type: ignore[union-attr]
+        "seconds": float(re.search(r"time: ([\d.]+) s", done.stdout).group(1)),  # type: ignore[union-attr]
+    }
+    load = re.search(r"embedding model: ([\d.]+) s", done.stdout)
+    figures["model_load"] = float(load.group(1)) if load else 0.0
+    return wall, figures
+
+
+def bench_ingest(report: Report, base: Settings, mixer: SentenceMixer, plan: Plan, work: Path) -> None:
+    """Ingestion throughput vs raw SentenceTransformer.encode, and an unchanged re-ingest."""
+    from sentence_transformers import SentenceTransformer
+
+    folder = work / "ingest-docs"
+    mixer.write_files(folder, plan.ingest_files, 12)
+    env = clean_env(RAG_INDEX_DIR=str(work / "ingest-index"))
+    wall, got = cli_ingest(env, folder)
+    steady = got["embedded"] / (got["seconds"] - got["model_load"])
+    texts = [
+        c.embed_text
+        for path in discover([folder])[0]
+        for c in chunk_document(
+            load_document(path, 10**8), path.name, version_hash(path.read_bytes(), base), base
+        )
+    ]
+    model = SentenceTransformer(base.embed_model_path, device="cpu")
+    model.encode(texts[:8])
+    raw_s = timed(lambda: model.encode(texts, normalize_embeddings=True))
+    raw = len(texts) / raw_s
+    report.row(
+        f"ingestion throughput ({int(got['embedded'])} chunks, fresh index)",
+        f"{steady:.1f} chunks/s after the model load ({got['model_load']:.1f} s); "
+        f"{got['embedded'] / wall:.1f} chunks/s counting process start, {wall:.1f} s wall",
+        f"SentenceTransformer.encode: {raw:.1f} chunks/s",
+        "≥ 0.9× reference",
+        steady / raw >= 0.9,
+    )
+    rewall, again = cli_ingest(env, folder)
+    report.row(
+        "re-ingest of an unchanged corpus (synthetic)",
+        f"{rewall:.2f} s wall ({again['seconds']:.2f} s inside), {int(again['embedded'])} chunks embedded",
+        "—",
+        "≤ 2 s",
+        rewall <= 2,
+    )
+    real_env = clean_env(RAG_INDEX_DIR=str(work / "real-index"))
+    cli_ingest(real_env)
+    real_wall, _ = cli_ingest(real_env)
+    report.row(
+        "re-ingest of an unchanged corpus (corpus/)", f"{real_wall:.2f} s wall", "—", "≤ 2 s", real_wall <= 2
+    )
+
+
+def bench_answers(report: Report, runtime: Runtime, plan: Plan) -> list[float]:
+    """Time to the first visible text and to the checked answer, default LLM, over the eval set."""
+    items = load_items(ROOT / "eval" / "qa.jsonl")[: plan.answer_items]
+    first, full, tokens_first = [], [], []
+    for item in items:
+        turns = item.get("turns") or [item["q"]]
+        history: list[dict[str, str]] = []
+        for turn in turns[:-1]:
+            history += [
+                {"role": "user", "content": turn},
+                {"role": "assistant", "content": runtime.assistant.ask(turn, history).answer},
+            ]
+        started = time.perf_counter()
+        seen = None
+        for event in runtime.assistant.stream(turns[-1], history):
+            if seen is None:
+                seen = time.perf_counter() - started
+                if event.final is None:
+                    tokens_first.append(seen)
+        full.append(time.perf_counter() - started)
+        first.append(seen or full[-1])
+    report.row(
+        f"answer latency, default LLM `{runtime.settings.llm}` ({len(items)} eval items)",
+        f"first text {ms(first)}; full answer {ms(full)}",
+        f"streamed answers ({len(tokens_first)}): first token {ms(tokens_first)}",
+        "TTFT p50 ≤ 1 s",
+        pct(first, 50) <= 1.0,
+    )
+    return full
+
+
+def bench_server(
+    report: Report, index: Path, work: Path, plan: Plan, asked: list[str], label: str, **settings: str
+) -> LoadResult:
+    """Cold start, then N clients over the REST API, then peak memory."""
+    extra = {"rate_limit_per_min": "1000000", "queue_size": str(max(16, plan.clients * 2)), **settings}
+    with serve_app(index, work / f"data-{label}", **extra) as served:
+        idle = rss_mb(served.proc.pid)
+        result = run_load(
+            served.url, asked, plan.clients, plan.load_seconds, plan.load_max_requests, served.proc.pid
+        )
+        peak = rss_mb(served.proc.pid, "VmHWM")
+    report.row(
+        f"cold start ({label})",
+        f"{served.ready_s:.1f} s from process start to /readyz 200",
+        "—",
+        "≤ 10 s",
+        served.ready_s <= 10,
+    )
+    errors = ", ".join(f"{k} ×{v}" for k, v in result.errors.items()) or "none"
+    report.row(
+        f"concurrency ({label}): {plan.clients} clients, {plan.load_seconds:.0f} s, /api/ask",
+        f"{len(result.latencies_s)} answers, {result.throughput:.2f}/s, {ms(result.latencies_s)}; errors: {errors}",
+        "one client: see answer latency",
+        "0 errors",
+        not result.errors,
+    )
+    memory = f"{min(result.rss_mb or [idle]):.0f}–{max(result.rss_mb or [idle]):.0f} MB"
+    report.row(
+        f"memory ({label})",
+        f"peak RSS {peak:.0f} MB; {idle:.0f} MB ready and idle; {memory} during the load",
+        "—",
+        "≤ 1.5 GB",
+        peak <= 1536,
+    )
+    return result
+
+
+def bench_scale_out(
+    report: Report,
+    base: Settings,
+    plan: Plan,
+    work: Path,
+    asked: list[str],
+    local_p50: tuple[float, float],
+    local_load: LoadResult,
+) -> None:
+    """The retrieval and concurrency figures again with the index on a token-protected Chroma server."""
+    with chroma_server(work / "chroma-server", TOKEN) as chroma:
+        remote = {"chroma_host": "127.0.0.1", "chroma_port": str(chroma.port), "chroma_token": TOKEN}
+        build_index(work / "unused", **remote)
+        try:
+            chromadb.HttpClient(host="127.0.0.1", port=chroma.port).list_collections()
+            refused = "a client without the token was NOT refused"
+        except Exception as exc:  # the server answers 403 Forbidden
+            refused = f"a client without the token was refused ({type(exc).__name__})"
+        settings = replace(
+            base, chroma_host="127.0.0.1", chroma_port=chroma.port, chroma_token=TOKEN, llm="extractive"
+        )
+        runtime = Runtime(settings)
+        p50, raw_p50 = bench_retrieval(report, runtime, asked, "Chroma server")
+        result = bench_server(report, work / "unused", work, plan, asked, "Chroma server", **remote)
+    report.sections.append(
+        "## Scale-out: the index on a Chroma server\n\n"
+        f"Chroma's HTTP server from the same `chromadb` package on 127.0.0.1:{chroma.port}, token authentication on; "
+        f"{refused}. In-process vs server: retrieval p50 {local_p50[0] * 1000:.1f} → {p50 * 1000:.1f} ms "
+        f"(reference {local_p50[1] * 1000:.1f} → {raw_p50 * 1000:.1f} ms); under load p95 "
+        f"{pct(local_load.latencies_s, 95):.2f} → {pct(result.latencies_s, 95):.2f} s, throughput "
+        f"{local_load.throughput:.2f} → {result.throughput:.2f} answers/s. `chroma run` (chromadb's Rust server) "
+        "has no authentication of its own in 1.x, so it would need a token-checking proxy in front; see docs/deploy.md."
+    )
+
+
+def bench_quality(report: Report, settings: Settings, plan: Plan, work: Path) -> None:
+    """The evaluation set through the product and both references, as `make eval` runs it."""
+    from rag.evaluate import run
+
+    items = work / "quality.jsonl"
+    lines = plan.quality_file.read_text(encoding="utf-8").splitlines()[: plan.quality_items]
+    items.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table = work / "quality.md"
+    run(items, None, settings, "all", table)
+    body = table.read_text(encoding="utf-8").split("\n", 2)[2]
+    report.sections.append(
+        f"## Answer quality beside the references (`{plan.quality_file.name}`, {len(lines)} items)\n\n{body}"
+    )
+
+
+def machine() -> str:
+    """CPU, cores, memory and versions."""
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = (
+        int(
+            next(
+                line.split()[1]
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
+        )
+        / 1024**2
+    )
+    from importlib.metadata import version
+
+    versions = ", ".join(
+        f"{p} {version(p)}"
+        for p in ("chromadb", "torch", "sentence-transformers", "llama_cpp_python", "gradio")
+    )
+    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB; Python {platform.python_version()}; {versions}"
+
+
+def write(report: Report, out: Path, plan: Plan, smoke: bool, seconds: float) -> None:
+    """RESULTS.md: machine, summary table, details."""
+    rows = "\n".join("| " + " | ".join(r) + " |" for r in report.rows)
+    text = (
+        "# Benchmarks\n\n"
+        f"{'**Smoke run** (tiny sizes; the figures mean nothing). ' if smoke else ''}"
+        f"Written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {seconds / 60:.1f} min.\n\n"
+        f"Machine: {machine()}.\n\n"
+        "Every reference was measured in the same run, on the same machine. Benchmarks print figures; they do not "
+        "fail on timing.\n\n"
+        "| what | measured | reference | target | verdict |\n|---|---|---|---|---|\n"
+        f"{rows}\n\n" + "\n\n".join(report.sections) + "\n"
+    )
+    out.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark in one go and write the report."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, to prove the code runs (seconds)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    args = parser.parse_args(argv)
+    plan = SMOKE if args.smoke else Plan()
+    started = time.perf_counter()
+    report = Report()
+    asked = questions(plan)
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+        work = Path(tmp)
+        base = replace(
+            Settings.from_env(), corpus_dir=ROOT / "corpus", index_dir=work / "index", data_dir=work / "data"
+        )
+        build_index(base.index_dir)
+        local = Runtime(replace(base, llm="extractive"))
+        local_p50 = bench_retrieval(report, local, asked, "in-process Chroma")
+        mixer = SentenceMixer(*sentence_pool(plan.pool_limit), local.embeddings)
+        bench_scale(report, base, mixer, plan, work, asked)
+        bench_ingest(report, base, mixer, plan, work)
+        answering = Runtime(base)
+        answering.__dict__["embeddings"] = local.embeddings
+        bench_answers(report, answering, plan)
+        local_load = bench_server(report, base.index_dir, work, plan, asked, "in-process Chroma")
+        bench_scale_out(report, base, plan, work, asked, local_p50, local_load)
+        bench_quality(report, base, plan, work)
+    write(report, args.out, plan, args.smoke, time.perf_counter() - started)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
