@@ -2,11 +2,15 @@
 
 import uvicorn
 
+from rag.api import Service
 from rag.config import Settings
-from rag.ui import create_app
 
 settings = Settings.from_env()
-app = create_app(settings)
+service = Service.started(settings)  # the models load while Gradio imports: a shorter cold start
+
+from rag.ui import create_app  # noqa: E402
+
+app = create_app(settings, service)
 
 if __name__ == "__main__":
     uvicorn.run(app, host=settings.host, port=settings.port)

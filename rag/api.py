@@ -10,7 +10,6 @@ from collections import defaultdict, deque
 from collections.abc import Iterator
 from pathlib import Path
 
-import gradio
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
@@ -25,7 +24,6 @@ from rag.runtime import Runtime
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-GRADIO_FRONTEND = Path(gradio.__file__).parent / "templates" / "frontend"
 LOCALHOST_ORIGINS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 SEARCH_DOWN = "Search is unavailable right now; please try again in a moment."
 LLM_DOWN = "The answer service is unavailable right now; please try again in a moment."
@@ -133,6 +131,13 @@ class Service:
         self.admission = Admission(settings.max_concurrent, settings.queue_size)
         self.rate = RateLimiter(settings.rate_limit_per_min)
 
+    @classmethod
+    def started(cls, settings: Settings) -> Service:
+        """A service already loading its models in the background (start it before importing the web layer)."""
+        service = cls(settings)
+        threading.Thread(target=service.load, daemon=True, name="load-models").start()
+        return service
+
     def load(self) -> None:
         """Load models and index; readiness follows."""
         try:
@@ -221,7 +226,10 @@ def add_routes(api: FastAPI, service: Service) -> None:
     @api.get("/gradio.js", include_in_schema=False)
     def gradio_web_component() -> FileResponse:
         # Gradio's own loader for <gradio-app>; it imports ./assets/…, which the mounted Gradio app serves.
-        return FileResponse(GRADIO_FRONTEND / "gradio.js", media_type="text/javascript")
+        import gradio
+
+        frontend = Path(gradio.__file__).parent / "templates" / "frontend"
+        return FileResponse(frontend / "gradio.js", media_type="text/javascript")
 
     @api.get("/widget.js", include_in_schema=False)
     def widget() -> FileResponse:

@@ -104,9 +104,12 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the app with uvicorn."""
     import uvicorn
 
+    from rag.api import Service
+
+    service = Service.started(settings)  # the models load while the web layer imports
     from rag.ui import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(create_app(settings, service), host=settings.host, port=settings.port, log_level="warning")
     return 0
 
 

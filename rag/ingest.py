@@ -17,7 +17,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.config import Settings
 from rag.errors import DocumentError
-from rag.store import Chunk, Store
+from rag.store import Chunk, FileState, Store
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,8 @@ NOT_DOCUMENTS = {"readme.md"}
 # Zero-width and bidi-control characters hide text from readers but not from the model.
 INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 CHUNKER_VERSION = 2
+# Chunks embedded per model call, across files: bigger batches sort and pad better.
+EMBED_BATCH = 256
 HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*#*\s*$", re.M)
 
 
@@ -260,6 +262,12 @@ def ingest(paths: list[Path], *, store: Store, settings: Settings, progress: boo
     files, roots = discover(paths)
     states = store.file_states()
     max_bytes = int(settings.max_file_mb * 1_000_000)
+    pending: list[tuple[list[Chunk], FileState | None]] = []
+
+    def flush() -> None:
+        summary.chunks_embedded += store.write_files(pending)
+        pending.clear()
+
     for path in _progress(files, progress):
         source = source_name(path)
         if path.suffix.lower() not in SUPPORTED:
@@ -280,8 +288,11 @@ def ingest(paths: list[Path], *, store: Store, settings: Settings, progress: boo
             log.warning("skipped %s: %s", source, exc)
             summary.failed.append((source, str(exc)))
             continue
-        summary.chunks_embedded += store.write_file(source, chunks, state)
+        pending.append((chunks, state))
         (summary.updated if state else summary.added).append(source)
+        if sum(len(c) for c, _ in pending) >= EMBED_BATCH:
+            flush()
+    flush()
     present = {source_name(p) for p in files}
     root_prefixes = [source_name(r).rstrip("/") + "/" for r in roots]
     for source in states:

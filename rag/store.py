@@ -165,27 +165,36 @@ class Store:
             for source in ids
         }
 
-    def write_file(self, source: str, chunks: list[Chunk], state: FileState | None) -> int:
-        """Make the stored chunks of `source` equal `chunks`; embed only new text. Returns chunks embedded."""
+    def write_files(self, files: list[tuple[list[Chunk], FileState | None]]) -> int:
+        """Make each file's stored chunks equal its chunks, embedding all their new text in one pass.
+
+        Returns the number of chunks embedded. One pass over several files lets the model batch (and
+        sort by length) as it would over the whole corpus; each file is still written whole or re-done.
+        """
+        new = [c for chunks, state in files for c in chunks if not state or c.id not in state.ids]
+        vectors = dict(zip((c.id for c in new), self.embeddings.embed_documents([c.embed_text for c in new])))
+        for chunks, state in files:
+            self._replace(chunks, state, vectors)
+        return len(new)
+
+    def _replace(self, chunks: list[Chunk], state: FileState | None, vectors: dict[str, list[float]]) -> None:
         stored = state.ids if state else frozenset()
         new = [c for c in chunks if c.id not in stored]
-        kept = [c for c in chunks if c.id in stored]
         for start in range(0, len(new), WRITE_BATCH):
             batch = new[start : start + WRITE_BATCH]
-            vectors = self.embeddings.embed_documents([c.embed_text for c in batch])
             self.collection.upsert(
                 ids=[c.id for c in batch],
-                embeddings=vectors,  # type: ignore[arg-type]
+                embeddings=[vectors[c.id] for c in batch],  # type: ignore[arg-type]
                 documents=[c.text for c in batch],
                 metadatas=[c.metadata for c in batch],
             )
+        kept = [c for c in chunks if c.id in stored]
         if kept:
             # Same text, same vector: only positions and the file hash changed.
             self.collection.update(ids=[c.id for c in kept], metadatas=[c.metadata for c in kept])
         stale = stored - {c.id for c in chunks}
         if stale:
             self.collection.delete(ids=sorted(stale))
-        return len(new)
 
     def delete_source(self, source: str) -> None:
         """Remove every chunk of a file that no longer exists."""

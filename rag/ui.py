@@ -152,11 +152,10 @@ def build_chat(chat: Chat, settings: Settings) -> gr.Blocks:
     return demo
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
     """The FastAPI app: the chat at /, the API, health checks and the embeddable widget."""
     settings = settings or Settings.from_env()
-    service = Service(settings)
-    threading.Thread(target=service.load, daemon=True).start()
+    service = service or Service.started(settings)
     api = FastAPI(
         title="minusma-chat",
         description="Answers questions about MINUSMA from its documents, with citations.",

@@ -16,7 +16,6 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 180
-CHROMA_TOKEN_AUTH = "chromadb.auth.token_authn.TokenAuthenticationServerProvider"
 
 
 @dataclass
@@ -54,8 +53,11 @@ def build_index(index_dir: Path, **settings: str) -> str:
 
 
 @contextmanager
-def serve(command: list[str], env: dict[str, str], port: int, ready_path: str, log: Path) -> Iterator[Served]:
+def serve(
+    command: list[str], env: dict[str, str], port: int, ready_path: str, log: Path, token: str = ""
+) -> Iterator[Served]:
     """Run `command` until the block ends, once http://127.0.0.1:port + ready_path answers 200."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     url = f"http://127.0.0.1:{port}"
     ready_url = url + ready_path
     started = time.perf_counter()
@@ -66,7 +68,7 @@ def serve(command: list[str], env: dict[str, str], port: int, ready_path: str, l
                 if proc.poll() is not None:
                     raise RuntimeError(f"server exited; see {log}")
                 try:
-                    if httpx.get(ready_url, timeout=2).status_code == 200:
+                    if httpx.get(ready_url, headers=headers, timeout=2).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
@@ -109,27 +111,20 @@ def app_server(index_dir: Path, data_dir: Path, **settings: str) -> Iterator[str
 
 @contextmanager
 def chroma_server(persist_dir: Path, token: str) -> Iterator[Served]:
-    """Chroma's own HTTP server on loopback, persisting to persist_dir, requiring `token`."""
-    port = free_port()
+    """`chroma run` on a private loopback port behind the token gate of deploy/; yields the gate."""
     persist_dir.mkdir(parents=True, exist_ok=True)
-    env = clean_env(
-        CHROMA_SERVER_AUTHN_PROVIDER=CHROMA_TOKEN_AUTH,
-        CHROMA_SERVER_AUTHN_CREDENTIALS=token,
-        IS_PERSISTENT="TRUE",
-        PERSIST_DIRECTORY=str(persist_dir),
-        ANONYMIZED_TELEMETRY="FALSE",
-    )
-    command = [
+    inner, outer = free_port(), free_port()
+    chroma = [sys.executable, "-c", "from chromadb.cli.cli import app; app()", "run"]
+    chroma += ["--path", str(persist_dir), "--host", "127.0.0.1", "--port", str(inner)]
+    gate = [
         sys.executable,
-        "-m",
-        "uvicorn",
-        "chromadb.app:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
+        str(ROOT / "deploy" / "chroma_token_proxy.py"),
+        "--upstream",
+        f"http://127.0.0.1:{inner}",
     ]
-    command += ["--log-level", "warning"]
-    log = persist_dir.parent / f"chroma-{port}.log"
-    with serve(command, env, port, "/api/v2/heartbeat", log) as served:
-        yield served
+    gate += ["--port", str(outer)]
+    logs = persist_dir.parent
+    with serve(chroma, clean_env(), inner, "/api/v2/heartbeat", logs / f"chroma-{inner}.log"):
+        env = clean_env(CHROMA_PROXY_TOKEN=token)
+        with serve(gate, env, outer, "/api/v2/heartbeat", logs / f"gate-{outer}.log", token) as served:
+            yield served
