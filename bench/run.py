@@ -98,6 +98,7 @@ def timed(fn: Callable[..., object], *args: object) -> float:
 
 def retrieval_times(runtime: Runtime, asked: list[str]) -> tuple[list[float], list[float]]:
     """Product retrieval vs (query embedding + raw Chroma query), alternating, each question once."""
+    runtime.embeddings.forget_queries()  # type: ignore[attr-defined]
     model = runtime.embeddings.load()  # type: ignore[attr-defined]
     collection = runtime.store.collection
     retriever = runtime.retriever

@@ -49,6 +49,7 @@ FOLLOW_UP = re.compile(
     r"the same|the mission|the camp|the resolution)\b|^(?:and|what about|how about|also)\b",
     re.I,
 )
+UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 NUMBER = re.compile(r"(?<![\w])(?:\d[\d,.]*\d|\d)(?![\w])")
 # Capitalised words that carry no fact of their own and so need no grounding.
 COMMON_CAPITALS = frozenset(
@@ -139,9 +140,14 @@ def load_prompt(name: str) -> PromptTemplate:
     return PromptTemplate.from_template((PROMPTS / f"{name}.txt").read_text(encoding="utf-8"))
 
 
+def clean_input(text: str) -> str:
+    """Text without control characters, bidirectional overrides or lone surrogates, which only spoof or break."""
+    return UNSAFE_CHARS.sub("", text or "")
+
+
 def check_question(question: str, settings: Settings) -> str:
     """Refuse empty or over-long questions before any work is done."""
-    question = (question or "").strip()
+    question = clean_input(question).strip()
     if not question:
         raise InputRejected("Please type a question.")
     if len(question) > settings.max_question_chars:
@@ -158,10 +164,11 @@ def trim_history(history: list[dict[str, str]], max_chars: int) -> list[dict[str
     for turn in reversed(history or []):
         if turn.get("role") not in ("user", "assistant") or not isinstance(turn.get("content"), str):
             raise InputRejected("history must be a list of {role: user|assistant, content: str}")
-        used += len(turn["content"])
+        content = clean_input(turn["content"])
+        used += len(content)
         if used > max_chars:
             break
-        kept.append({"role": turn["role"], "content": turn["content"]})
+        kept.append({"role": turn["role"], "content": content})
     return kept[::-1]
 
 

@@ -27,6 +27,8 @@ STATIC = Path(__file__).parent / "static"
 LOCALHOST_ORIGINS = r"https?://(localhost|127\.0\.0\.1)(:\d+)?"
 SEARCH_DOWN = "Search is unavailable right now; please try again in a moment."
 LLM_DOWN = "The answer service is unavailable right now; please try again in a moment."
+START_WAIT_S = 60
+RETRY_LOAD_S = 5
 BUSY = "The assistant is busy; please try again in a moment."
 UNEXPECTED = "Something went wrong on our side; please try again."
 
@@ -121,13 +123,16 @@ class FrameAncestors(BaseHTTPMiddleware):
 
 
 class Service:
-    """The runtime, loaded in the background so the server answers /healthz at once."""
+    """The runtime, loaded in the background so the server answers /healthz at once, reopened when the index changes."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.runtime = Runtime(settings)
         self.ready = threading.Event()
         self.load_error: Exception | None = None
+        self.failed_at = 0.0
+        self.loading = threading.Lock()
+        self.reopening = threading.Lock()
         self.admission = Admission(settings.max_concurrent, settings.queue_size)
         self.rate = RateLimiter(settings.rate_limit_per_min)
 
@@ -135,30 +140,68 @@ class Service:
     def started(cls, settings: Settings) -> Service:
         """A service already loading its models in the background (start it before importing the web layer)."""
         service = cls(settings)
-        threading.Thread(target=service.load, daemon=True, name="load-models").start()
+        service.load_in_background()
         return service
 
+    def load_in_background(self) -> None:
+        """Start loading unless a load is running."""
+        if self.loading.acquire(blocking=False):
+            threading.Thread(target=self.load, daemon=True, name="load-models").start()
+
     def load(self) -> None:
-        """Load models and index; readiness follows."""
+        """Load models and index; readiness follows. Call with `loading` held."""
         try:
             _ = self.runtime.assistant
+            self.load_error = None
             self.ready.set()
-        except Exception as exc:  # reported by /readyz; the process stays up
+        except Exception as exc:  # reported by /readyz and to users; retried later
             log.exception("startup failed")
             self.load_error = exc
+            self.failed_at = time.monotonic()
+            self.runtime = self.runtime.renewed()
+        finally:
+            self.loading.release()
+
+    def current(self) -> Runtime:
+        """The runtime over the index as it is on disk now; raises RagError while it cannot serve."""
+        if not self.ready.wait(timeout=0 if self.load_error else START_WAIT_S):
+            if self.load_error and time.monotonic() - self.failed_at > RETRY_LOAD_S:
+                self.load_in_background()
+            raise (
+                self.load_error
+                if isinstance(self.load_error, RagError)
+                else RetrievalUnavailable("not loaded")
+            )
+        with self.reopening:
+            runtime = self.runtime
+            if runtime.store.generation() != runtime.store.opened:
+                log.warning("the index changed on disk; reopening it")
+                fresh = runtime.renewed()
+                _ = fresh.assistant
+                self.runtime = fresh
+                runtime.store.close()
+            return self.runtime
 
     def readiness(self) -> tuple[int, dict[str, object]]:
-        """503 until the models are loaded and while the index cannot be read."""
-        if not self.ready.is_set():
-            return 503, {"status": "failed" if self.load_error else "starting"}
+        """503 until the models and index are loaded, and while the index cannot be read or is empty."""
+        if not self.ready.is_set() and not self.load_error:
+            return 503, {"status": "starting"}
         try:
-            chunks = self.runtime.store.count()
-        except Exception:
-            log.exception("index check failed")
-            return 503, {"status": "index unavailable"}
+            chunks = self.current().store.count()
+        except Exception as exc:
+            log.warning("not ready: %s", exc)
+            return 503, {"status": "unavailable"}
         if not chunks:
             return 503, {"status": "index empty"}
         return 200, {"status": "ready", "chunks": chunks}
+
+
+def server_options(settings: Settings) -> dict[str, object]:
+    """uvicorn's options: X-Forwarded-For is believed only from RAG_TRUSTED_PROXIES (never by default)."""
+    options: dict[str, object] = {"host": settings.host, "port": settings.port, "proxy_headers": False}
+    if settings.trusted_proxies:
+        options.update(proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies)
+    return options
 
 
 def add_routes(api: FastAPI, service: Service) -> None:
@@ -169,8 +212,6 @@ def add_routes(api: FastAPI, service: Service) -> None:
         client = request.client.host if request.client else "unknown"
         if not service.rate.allow(client):
             return JSONResponse({"detail": "Too many requests; please wait a minute."}, status_code=429)
-        if not service.ready.wait(timeout=60):
-            return JSONResponse({"detail": "The assistant is still starting."}, status_code=503)
         return None
 
     @api.get("/healthz", tags=["health"])
@@ -192,7 +233,9 @@ def add_routes(api: FastAPI, service: Service) -> None:
             return refused
         try:
             with service.admission:
-                answer = service.runtime.assistant.ask(body.question, [t.model_dump() for t in body.history])
+                answer = service.current().assistant.ask(
+                    body.question, [t.model_dump() for t in body.history]
+                )
         except Busy:
             return JSONResponse({"detail": BUSY}, status_code=503, headers={"Retry-After": "5"})
         except InputRejected as exc:
@@ -242,7 +285,7 @@ def sse_events(service: Service, question: str, history: list[dict[str, str]]) -
     """Server-sent events for one answer; errors become an `error` event, never a trace."""
     try:
         with service.admission:
-            for event in service.runtime.assistant.stream(question, history):
+            for event in service.current().assistant.stream(question, history):
                 if event.final is None:
                     yield _sse("token", {"text": event.token})
                 else:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rag.config import Settings
 from rag.errors import RagError
+from rag.logs import install_redaction
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("serve", help="serve the chat and API on RAG_HOST:RAG_PORT")
 
     args = parser.parse_args(argv)
+    install_redaction()
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -104,12 +106,12 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the app with uvicorn."""
     import uvicorn
 
-    from rag.api import Service
+    from rag.api import Service, server_options
 
     service = Service.started(settings)  # the models load while the web layer imports
     from rag.ui import create_app
 
-    uvicorn.run(create_app(settings, service), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(create_app(settings, service), log_level="warning", **server_options(settings))  # type: ignore[arg-type]
     return 0
 
 

@@ -52,6 +52,7 @@ class Settings:
     max_concurrent: int = 2
     queue_size: int = 16
     raise_errors: bool = False
+    trusted_proxies: str = ""
     host: str = "127.0.0.1"
     port: int = 7860
 
@@ -81,6 +82,10 @@ class Settings:
             raise ConfigError("RAG_TOP_K must be at least 1")
         if self.llm == "openai" and not self.openai_base_url:
             raise ConfigError("RAG_LLM=openai needs RAG_OPENAI_BASE_URL")
+        if self.embed_model and not (Path(self.embed_model) / "config.json").is_file():
+            raise ConfigError(
+                f"RAG_EMBED_MODEL={self.embed_model!r}: no sentence-transformers model in that folder"
+            )
 
     @property
     def origins(self) -> list[str]:

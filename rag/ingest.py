@@ -299,6 +299,8 @@ def ingest(paths: list[Path], *, store: Store, settings: Settings, progress: boo
         if source not in present and any(source.startswith(prefix) for prefix in root_prefixes):
             store.delete_source(source)
             summary.removed.append(source)
+    if summary.added or summary.updated or summary.removed:
+        store.mark_changed()
     summary.chunks_total = store.count()
     summary.seconds = time.perf_counter() - started
     return summary

@@ -23,6 +23,9 @@ from rag.errors import RetrievalUnavailable
 log = logging.getLogger(__name__)
 
 WRITE_BATCH = 256
+INDEX_FILE = "chroma.sqlite3"
+# Touched by every ingest that changes the index, so running servers know to reopen it.
+GENERATION_FILE = "generation"
 READ_PAGE = 5_000
 QUERY_CACHE_SIZE = 256
 
@@ -84,6 +87,11 @@ class BundledEmbeddings(Embeddings):
                 self.load_seconds = time.perf_counter() - started
             return self._model
 
+    def forget_queries(self) -> None:
+        """Empty the query cache (benchmarks time cold queries)."""
+        with self._lock:
+            self._queries.clear()
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Vectors of passages."""
         return self.load().embed_documents(texts)
@@ -135,6 +143,27 @@ class Store:
             )
         except Exception as exc:
             raise RetrievalUnavailable(f"cannot open the index: {exc}") from exc
+        self.opened = self.generation()
+
+    def generation(self) -> tuple[int, int]:
+        """Which index is on disk: a rebuild or a changing ingest gives a new value; raises when it is gone."""
+        if self.settings.chroma_host:
+            return (0, 0)
+        try:
+            database = (self.settings.index_dir / INDEX_FILE).stat()
+        except OSError as exc:
+            raise RetrievalUnavailable(f"the index files are gone: {exc}") from exc
+        marker = self.settings.index_dir / GENERATION_FILE
+        return (database.st_ino, marker.stat().st_mtime_ns if marker.exists() else 0)
+
+    def mark_changed(self) -> None:
+        """Tell running servers that the index changed."""
+        if not self.settings.chroma_host:
+            (self.settings.index_dir / GENERATION_FILE).write_text(f"{time.time_ns()}\n")
+
+    def close(self) -> None:
+        """Release the index files."""
+        self.client.close()
 
     @cached_property
     def vectorstore(self) -> Chroma:
@@ -212,6 +241,11 @@ class Store:
             ]
         return chunks
 
+    @cached_property
+    def listing(self) -> list[tuple[str, str, str]]:
+        """The documents, read once per opened index (a changed index is reopened)."""
+        return self.documents()
+
     def documents(self) -> list[tuple[str, str, str]]:
         """(source, title, date) of every indexed file, sorted by source."""
         try:
@@ -225,23 +259,15 @@ class Store:
         return [(source, *found[source]) for source in sorted(found)]
 
     def similarities(self, query_vector: list[float], ids: list[str]) -> dict[str, float]:
-        """Cosine similarity of these stored chunks to the query, by chunk id."""
+        """Cosine similarity of these stored chunks to the query (stored vectors are normalised), by chunk id."""
         if not ids:
             return {}
         try:
-            # A query restricted to the ids returns their distances without shipping their vectors.
-            got = self.collection.query(
-                query_embeddings=[query_vector], ids=ids, n_results=len(ids), include=["distances"]
-            )
-            found = {i: 1.0 - d for i, d in zip(got["ids"][0], (got["distances"] or [[]])[0])}
-            missing = [i for i in ids if i not in found]
-            if missing:  # an approximate filtered search may skip some; read those vectors
-                vectors = self.collection.get(ids=missing, include=["embeddings"])
-                query = np.asarray(query_vector)
-                found |= {i: float(np.dot(query, v)) for i, v in zip(vectors["ids"], vectors["embeddings"])}  # type: ignore[arg-type]
+            got = self.collection.get(ids=ids, include=["embeddings"])
         except Exception as exc:
-            raise RetrievalUnavailable(f"index query failed: {exc}") from exc
-        return found
+            raise RetrievalUnavailable(f"index read failed: {exc}") from exc
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        return dict(zip(got["ids"], (vectors @ np.asarray(query_vector, dtype=np.float32)).tolist()))
 
     def dense_search(self, query_vector: list[float], k: int) -> list[tuple[Document, float]]:
         """Nearest chunks with their cosine similarity (1 - cosine distance)."""

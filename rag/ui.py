@@ -67,13 +67,11 @@ class Chat:
 
     def reply(self, message: str, history: list[dict[str, Any]]) -> Iterator[str]:
         """Streamed tokens, then the checked answer with its sources."""
-        if not self.service.ready.wait(timeout=60):
-            raise gr.Error("The assistant is still starting; try again in a moment.")
         turns = [{"role": t["role"], "content": _plain(_text(t["content"]))} for t in history]
         streamed = ""
         try:
             with self.service.admission:
-                for event in self.service.runtime.assistant.stream(message, turns):
+                for event in self.service.current().assistant.stream(message, turns):
                     if event.final is not None:
                         yield render(event.final)
                     else:
@@ -105,10 +103,10 @@ class Chat:
 
     def documents(self) -> str:
         """The documents the assistant knows, as a Markdown list."""
-        if not self.service.ready.wait(timeout=60):
+        if not self.service.ready.is_set():
             return "The document list is loading…"
         try:
-            docs = self.service.runtime.store.documents()
+            docs = self.service.current().store.listing
         except RagError:
             return "The document list is unavailable right now."
         return "\n".join(
@@ -164,4 +162,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     secure(api, settings)
     demo = build_chat(Chat(service), settings)
     demo.queue(max_size=max(1, settings.queue_size), default_concurrency_limit=settings.max_concurrent)
-    return gr.mount_gradio_app(api, demo, path="/", show_error=False)
+    # The chat takes no uploads; the limit keeps Gradio's generic upload route from taking large files.
+    return gr.mount_gradio_app(
+        api, demo, path="/", show_error=False, max_file_size="1mb", mcp_server=False, enable_monitoring=False
+    )
