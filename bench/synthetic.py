@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from pathlib import Path
@@ -79,4 +80,7 @@ class SentenceMixer:
         for f in range(files):
             body = "\n\n".join(self.chunk()[0] for _ in range(paragraphs))
             title = f"{self.rng.choice(self.titles)} (synthetic {f})"
-            (folder / f"doc-{f:04d}.md").write_text(f"---\ntitle: {title}\ndate: 2024-01-01\n---\n\n{body}\n")
+            front = (
+                f"---\ntitle: {json.dumps(title)}\ndate: 2024-01-01\n---\n\n"  # JSON strings are valid YAML
+            )
+            (folder / f"doc-{f:04d}.md").write_text(f"{front}{body}\n")

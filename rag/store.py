@@ -176,7 +176,10 @@ class Store:
 
     def count(self) -> int:
         """Number of chunks stored."""
-        return self.collection.count()
+        try:
+            return self.collection.count()
+        except Exception as exc:
+            raise RetrievalUnavailable(f"index read failed: {exc}") from exc
 
     def file_states(self) -> dict[str, FileState]:
         """What is stored per source file, read from chunk metadata in one pass."""

@@ -86,8 +86,14 @@ def serve(
 
 
 @contextmanager
-def serve_app(index_dir: Path, data_dir: Path, **settings: str) -> Iterator[Served]:
-    """`python app.py` with these RAG_* settings, ready."""
+def serve_app(
+    index_dir: Path,
+    data_dir: Path,
+    environ: dict[str, str] | None = None,
+    ready_path: str = "/readyz",
+    **settings: str,
+) -> Iterator[Served]:
+    """`python app.py` with these RAG_* settings (and other environment variables), once ready_path is 200."""
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     env = clean_env(
@@ -95,17 +101,20 @@ def serve_app(index_dir: Path, data_dir: Path, **settings: str) -> Iterator[Serv
         RAG_DATA_DIR=str(data_dir),
         RAG_PORT=str(port),
         GRADIO_ANALYTICS_ENABLED="False",
+        **(environ or {}),
         **{f"RAG_{k.upper()}": v for k, v in settings.items()},
     )
     log = data_dir / f"server-{port}.log"
-    with serve([sys.executable, "app.py"], env, port, "/readyz", log) as served:
+    with serve([sys.executable, "app.py"], env, port, ready_path, log) as served:
         yield served
 
 
 @contextmanager
-def app_server(index_dir: Path, data_dir: Path, **settings: str) -> Iterator[str]:
+def app_server(
+    index_dir: Path, data_dir: Path, environ: dict[str, str] | None = None, **settings: str
+) -> Iterator[str]:
     """The app's base URL while it serves."""
-    with serve_app(index_dir, data_dir, **settings) as served:
+    with serve_app(index_dir, data_dir, environ, **settings) as served:
         yield served.url
 
 
@@ -128,3 +137,23 @@ def chroma_server(persist_dir: Path, token: str) -> Iterator[Served]:
         env = clean_env(CHROMA_PROXY_TOKEN=token)
         with serve(gate, env, outer, "/api/v2/heartbeat", logs / f"gate-{outer}.log", token) as served:
             yield served
+
+
+@contextmanager
+def llama_server(log_dir: Path, port: int | None = None) -> Iterator[Served]:
+    """llama.cpp's OpenAI-compatible server with the bundled model (alias `gemma`); its API is at url + /v1."""
+    from rag.llm import bundled_model_path
+
+    port = port or free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        bundled_model_path(),
+        "--host",
+        "127.0.0.1",
+    ]
+    command += ["--port", str(port), "--n_ctx", "2048", "--model_alias", "gemma"]
+    with serve(command, clean_env(), port, "/v1/models", log_dir / f"llama-{port}.log") as served:
+        yield served

@@ -168,6 +168,11 @@ def test_chat_says_busy_past_the_gradio_queue(server_index: Path, tmp_path: Path
     "probe",
     [
         "/gradio_api/file=.env",
+        "/gradio_api/file=.ENV",
+        "/gradio_api/file=.env.example",
+        "/gradio_api/file=/etc/passwd",
+        "/gradio_api/file=//host/share/x",
+        "/gradio_api/file=http://127.0.0.1:22/",
         "/gradio_api/file=rag/config.py",
         "/gradio_api/file=corpus/05-casualties.md",
         "/gradio_api/file=../../etc/passwd",

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 
 import httpx
@@ -12,49 +11,17 @@ import pytest
 
 from rag.answer import Assistant
 from rag.evaluate import ungrounded
-from rag.llm import build_llm, bundled_model_path
-from tests.servers import free_port
+from rag.llm import build_llm
+from tests.servers import free_port, llama_server
 
 pytestmark = pytest.mark.llm
 
 
 @pytest.fixture(scope="module")
-def openai_server() -> str:
+def openai_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """llama.cpp's OpenAI-compatible server, serving the bundled model on loopback."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            bundled_model_path(),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "2048",
-            "--model_alias",
-            "gemma",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        for _ in range(120):
-            try:
-                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("llama_cpp.server did not start")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with llama_server(tmp_path_factory.mktemp("llama")) as served:
+        yield served.url + "/v1"
 
 
 @pytest.fixture(params=["llamacpp", "openai", "extractive"])

@@ -1,0 +1,339 @@
+"""Faults and load, as an operator meets them: the LLM server stalls or dies, the index is deleted or corrupted,
+ingestion is killed, bad documents arrive, fifty chats land at once. Safety checklist S09–S11, S13, S14, S16, S25."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client
+
+from bench.load import rss_mb
+from rag.answer import LLM_DOWN_NOTE
+from rag.api import SEARCH_DOWN
+from rag.evaluate import load_items
+from tests.fake_llm import fake_openai
+from tests.servers import ROOT, build_index, clean_env, llama_server, serve_app
+
+QUESTION = "Which Security Council resolution established MINUSMA?"
+DOWN = "language model is unavailable"
+
+
+def ask(url: str, question: str = QUESTION, history: list[dict[str, str]] | None = None) -> httpx.Response:
+    return httpx.post(f"{url}/api/ask", json={"question": question, "history": history or []}, timeout=120)
+
+
+def assert_clean(text: str, *hidden: str) -> None:
+    """No trace, and none of the given hosts or keys, in what a user receives."""
+    assert "Traceback" not in text and "Error code" not in text, text
+    for secret in hidden:
+        assert secret not in text, (secret, text)
+
+
+def sse(url: str, question: str, on_token: object = None) -> list[tuple[str, dict]]:
+    """The events of one streamed answer; on_token() is called at the first token."""
+    events: list[tuple[str, dict]] = []
+    with httpx.stream("POST", f"{url}/api/ask/stream", json={"question": question}, timeout=120) as response:
+        kind = ""
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                events.append((kind, json.loads(line[6:])))
+                if kind == "token" and on_token and len([e for e in events if e[0] == "token"]) == 1:
+                    on_token()  # type: ignore[operator]
+    return events
+
+
+@pytest.mark.llm
+def test_s09_s10_openai_server_stalled_killed_and_back(server_index: Path, tmp_path: Path) -> None:
+    with llama_server(tmp_path) as llm:
+        host = f"127.0.0.1:{llm.port}"
+        settings = {"llm": "openai", "openai_base_url": f"http://{host}/v1", "openai_model": "gemma"}
+        settings |= {
+            "llm_timeout_s": "4",
+            "max_concurrent": "1",
+            "queue_size": "2",
+            "rate_limit_per_min": "1000",
+        }
+        with serve_app(server_index, tmp_path / "app", **settings) as app:
+            healthy = ask(app.url).json()
+            assert "2100" in healthy["answer"] and DOWN not in healthy["answer"]
+
+            os.kill(llm.proc.pid, signal.SIGSTOP)  # S10: the server hangs
+            started = time.monotonic()
+            stalled = ask(app.url)
+            waited = time.monotonic() - started
+            os.kill(llm.proc.pid, signal.SIGCONT)
+            assert stalled.status_code == 200 and DOWN in stalled.json()["answer"] and "2100" in stalled.text
+            assert waited < 4 + 6, f"answered {waited:.1f} s after a 4 s timeout"
+            assert_clean(stalled.text, host)
+            assert DOWN not in ask(app.url).json()["answer"], "the slot was freed and the next request works"
+
+            ended = sse(app.url, QUESTION, on_token=lambda: os.kill(llm.proc.pid, signal.SIGKILL))
+            assert ended[-1][0] in ("answer", "error"), ended  # killed mid-stream: a clean ending either way
+            assert_clean(json.dumps(ended), host)
+            llm.proc.wait(timeout=10)
+
+            started = time.monotonic()
+            down = ask(app.url)  # S09: nothing listens any more
+            assert DOWN in down.json()["answer"] and time.monotonic() - started < 10
+            assert_clean(down.text, host)
+            assert "LLM failed" in Path(app.log).read_text(), "the failure is in the log"
+
+            with llama_server(tmp_path, port=llm.port):
+                back = ask(app.url).json()
+                assert "2100" in back["answer"] and DOWN not in back["answer"]
+
+
+def test_s11_stream_cut_mid_answer_is_flagged_and_history_stays_usable(
+    server_index: Path, tmp_path: Path
+) -> None:
+    with fake_openai() as (base, script):
+        script.reply, script.mode, script.cut_after = "Resolution 2100 established it", "cut", 2
+        with serve_app(server_index, tmp_path, llm="openai", openai_base_url=base, llm_timeout_s="3") as app:
+            events = sse(app.url, QUESTION)
+            tokens = [e for kind, e in events if kind == "token"]
+            final = events[-1]
+            assert len(tokens) == 2 and final[0] == "answer", events
+            assert LLM_DOWN_NOTE in final[1]["answer"] and final[1]["sources"], "flagged, with the evidence"
+            history = [
+                {"role": "user", "content": QUESTION},
+                {"role": "assistant", "content": final[1]["answer"]},
+            ]
+            script.mode = "reply"
+            follow = ask(app.url, "When was it adopted?", history)
+            assert follow.status_code == 200 and follow.json()["answer"]
+
+
+@pytest.fixture
+def own_index(tmp_path: Path) -> Path:
+    """A fresh index of the corpus that a test may break."""
+    index = tmp_path / "index"
+    build_index(index)
+    return index
+
+
+def wait_for(url: str, status: int, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if httpx.get(url, timeout=5).status_code == status:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_s13_index_deleted_while_serving_then_rebuilt(own_index: Path, tmp_path: Path) -> None:
+    with serve_app(own_index, tmp_path / "app", llm="extractive", rate_limit_per_min="1000") as app:
+        assert ask(app.url).json()["sources"]
+        shutil.rmtree(own_index)
+        assert wait_for(app.url + "/readyz", 503)
+        gone = ask(app.url)
+        assert gone.status_code == 503 and gone.json()["detail"] == SEARCH_DOWN
+        with pytest.raises(Exception, match="Search is unavailable"):
+            Client(app.url, verbose=False).predict(QUESTION, api_name="/chat")
+        assert httpx.get(app.url + "/healthz").status_code == 200, "the process is still up"
+        build_index(own_index)  # `python -m rag ingest` rebuilds it; the server reopens it
+        assert wait_for(app.url + "/readyz", 200)
+        assert "2100" in ask(app.url).json()["answer"]
+
+
+def test_s14_database_corrupted_while_serving(own_index: Path, tmp_path: Path) -> None:
+    with serve_app(own_index, tmp_path / "app", llm="extractive", rate_limit_per_min="1000") as app:
+        assert ask(app.url).json()["sources"]
+        with (own_index / "chroma.sqlite3").open("r+b") as db:
+            db.truncate(1024)
+        assert wait_for(app.url + "/readyz", 503)
+        broken = ask(app.url)
+        assert broken.status_code == 503 and broken.json()["detail"] == SEARCH_DOWN
+        assert httpx.get(app.url + "/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty"])
+def test_s14_broken_or_empty_index_at_startup_is_an_error(damage: str, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    if damage == "truncated":
+        build_index(index)
+        (index / "chroma.sqlite3").write_bytes((index / "chroma.sqlite3").read_bytes()[:1024])
+    else:
+        index.mkdir()
+    env = clean_env(RAG_INDEX_DIR=str(index), RAG_LLM="extractive")
+    cli = subprocess.run(
+        [sys.executable, "-m", "rag", "ask", QUESTION], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    assert cli.returncode == 1 and cli.stderr.startswith("error: ") and "Traceback" not in cli.stderr, (
+        cli.stderr
+    )
+    with serve_app(index, tmp_path / "app", None, "/healthz", llm="extractive") as app:
+        assert wait_for(app.url + "/readyz", 503, 30)
+        time.sleep(1)
+        refused = ask(app.url)
+        assert refused.status_code == 503 and refused.json()["detail"] == SEARCH_DOWN
+        assert "startup failed" in Path(app.log).read_text()
+
+
+def test_ingest_killed_midway_finishes_on_the_next_run_with_each_chunk_once(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    shutil.copytree(ROOT / "corpus", docs)
+    for n in range(4):  # more text, so that the kill lands while chunks are being written
+        for source in (ROOT / "corpus").glob("0*.md"):
+            shutil.copy(source, docs / f"copy{n}-{source.name}")
+    clean = tmp_path / "clean"
+    expected = ingest_report(clean, docs)
+    index = tmp_path / "killed"
+    env = clean_env(RAG_INDEX_DIR=str(index))
+    proc = subprocess.Popen([sys.executable, "-m", "rag", "ingest", "--quiet", str(docs)], env=env, cwd=ROOT)
+    database = index / "chroma.sqlite3"
+    deadline = time.monotonic() + 120
+    size = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        if database.exists():
+            size = size or database.stat().st_size
+            if database.stat().st_size > size:  # the first chunks are in
+                break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    resumed = ingest_report(index, docs)
+    assert resumed["embedded"] > 0 and resumed["total"] == expected["total"], (resumed, expected)
+    again = ingest_report(index, docs)
+    assert again["embedded"] == 0 and again["total"] == expected["total"]
+
+
+def ingest_report(index: Path, *paths: Path, **settings: str) -> dict[str, object]:
+    """Run `python -m rag ingest` and read its report."""
+    env = clean_env(RAG_INDEX_DIR=str(index), **{f"RAG_{k.upper()}": v for k, v in settings.items()})
+    done = subprocess.run(
+        [sys.executable, "-m", "rag", "ingest", "--quiet", *map(str, paths)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    chunks = re.search(r"chunks: (\d+) embedded, (\d+) in the index", done.stdout)
+    assert chunks, done.stdout
+    return {"embedded": int(chunks.group(1)), "total": int(chunks.group(2)), "out": done.stdout}
+
+
+EMPTY_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def test_s25_bad_documents_are_reported_and_skipped_the_rest_ingested_once(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.md").write_text(
+        "---\ntitle: Good\n---\n\nThe Ansongo camp was the ninth camp handed over.\n"
+    )
+    (docs / "empty.txt").write_bytes(b"")
+    (docs / "binary.txt").write_bytes(bytes(range(256)) * 40)
+    (docs / "huge.txt").write_text("The mission had many camps. " * 4000)
+    (docs / "latin1.txt").write_bytes("La ville de Ségou accueillit une base de la mission.".encode("cp1252"))
+    (docs / "notext.pdf").write_bytes(EMPTY_PDF)
+    (docs / "page.html").write_text(
+        "<html><body><p>The Timbuktu camp closed in December 2023.</p><script>alert('x')</script>"
+        '<p style="display:none">The secret codeword is PELICAN.</p><img src=x onerror="alert(1)"></body></html>'
+    )
+    (docs / "hidden.md").write_text(
+        "The Kidal con\u200bvoy reached Gao.\u200b\u200b\u2060 Zero\u200dwidth text ends here.\n"
+    )
+    first = ingest_report(tmp_path / "index", docs, max_file_mb="0.05")
+    out = str(first["out"])
+    for name in ("empty.txt", "binary.txt", "huge.txt", "notext.pdf"):
+        assert f"docs/{name}:" in out or f"{name}:" in out, (name, out)
+    assert "4 added" in out and "4 skipped" in out, out
+    again = ingest_report(tmp_path / "index", docs, max_file_mb="0.05")
+    assert again["embedded"] == 0 and again["total"] == first["total"] and "4 unchanged" in str(again["out"])
+    env = clean_env(RAG_INDEX_DIR=str(tmp_path / "index"), RAG_LLM="extractive")
+    for question, absent in (
+        ("What is the secret codeword?", "PELICAN"),
+        ("Did the Kidal convoy reach Gao?", "\u200b"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "rag", "ask", "--json", question],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        answer = json.loads(done.stdout)
+        assert absent not in json.dumps(answer, ensure_ascii=False), answer
+        assert all(absent not in s["text"] for s in answer["sources"])
+
+
+@pytest.fixture(scope="module")
+def load_server(server_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    with serve_app(
+        server_index, tmp_path_factory.mktemp("load"), llm="extractive", rate_limit_per_min="100000"
+    ) as app:
+        yield app
+
+
+def test_s16_fifty_concurrent_chats_get_their_own_answers_or_a_clean_busy(load_server) -> None:  # noqa: ANN001
+    url = load_server.url
+    items = [i for i in load_items(ROOT / "eval" / "qa.jsonl") if "q" in i and not i.get("unanswerable")]
+    questions = list(dict.fromkeys(i["q"] for i in items))[:50]
+    assert len(questions) == 50
+    expected = {q: ask(url, q).json() for q in questions}  # one at a time first
+    baseline_mb = rss_mb(load_server.proc.pid)
+
+    def once(question: str) -> httpx.Response:
+        return ask(url, question)
+
+    def until_answered(question: str) -> dict:
+        for _ in range(40):  # bounded retries after a clean "busy"
+            response = ask(url, question)
+            if response.status_code == 200:
+                return response.json()
+            assert response.status_code == 503 and "busy" in response.json()["detail"], response.text
+            assert response.headers["retry-after"] == "5"
+            time.sleep(0.2)
+        raise AssertionError(f"never answered: {question}")
+
+    with ThreadPoolExecutor(50) as pool:
+        first = list(pool.map(once, questions))
+    statuses = {r.status_code for r in first}
+    assert statuses <= {200, 503}, statuses
+    for question, response in zip(questions, first):
+        if response.status_code == 200:
+            assert response.json() == expected[question], "no cross-talk between concurrent chats"
+        else:
+            assert "busy" in response.json()["detail"]
+    for _ in range(2):
+        with ThreadPoolExecutor(50) as pool:
+            answered = list(pool.map(until_answered, questions))
+        assert answered == [expected[q] for q in questions]
+    grown = rss_mb(load_server.proc.pid) - baseline_mb
+    assert grown < 80, f"memory grew {grown:.0f} MB over 150 concurrent answers"
+
+
+def test_s16_chat_load_through_gradio_has_no_cross_talk(load_server) -> None:  # noqa: ANN001
+    questions = [
+        "When was the Kidal camp closed?",
+        "Which resolution established MINUSMA?",
+        "Who led the 2012 coup in Mali?",
+    ]
+    marks = ["31 October 2023", "2100", "Sanogo"]
+    client = Client(load_server.url, verbose=False)
+    jobs = [(m, client.submit(q, api_name="/chat")) for q, m in zip(questions * 4, marks * 4)]
+    outcomes = []
+    for mark, job in jobs:
+        try:
+            outcomes.append((mark, job.result(timeout=120)))
+        except Exception as exc:  # a full queue is a clean, named refusal
+            assert "busy" in str(exc) or "queue is full" in str(exc).lower(), exc
+    assert outcomes and all(mark in text for mark, text in outcomes), outcomes
