@@ -50,6 +50,7 @@ FOLLOW_UP = re.compile(
     re.I,
 )
 UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 NUMBER = re.compile(r"(?<![\w])(?:\d[\d,.]*\d|\d)(?![\w])")
 # Capitalised words that carry no fact of their own and so need no grounding.
 COMMON_CAPITALS = frozenset(
@@ -291,7 +292,8 @@ class Assistant:
             try:
                 for token in self._generate(standalone, ranked):
                     draft += token
-                    yield Event(token=token)
+                    if token:
+                        yield Event(token=token)
             except LLMUnavailable as exc:
                 log.warning("LLM failed, answering extractively: %s", exc)
                 if self.settings.raise_errors:
@@ -329,7 +331,8 @@ class Assistant:
             section = str(passage.metadata.get("section") or passage.metadata.get("title") or "")
             sentences = split_sentences(passage.text)
             for i, sentence in enumerate(sentences):
-                if META_SENTENCE.search(sentence):
+                # Instructions planted in a document are not evidence (OWASP LLM01): never quoted, never sent.
+                if META_SENTENCE.search(sentence) or INSTRUCTION_PROBE.search(sentence):
                     continue
                 context = sentences[i - 1] if i and _needs_context(sentence, sentences[i - 1]) else ""
                 text = f"{context} {sentence}".strip()
@@ -419,10 +422,10 @@ class Assistant:
             grounded = not ungrounded_terms(short, passages[support.passage - 1].text)
             if grounded and _word_share(short, support.text) >= 0.75:
                 if len(short) < 0.8 * len(support.core):  # a copy of the quote adds nothing
-                    lines.append(f"{short} [{support.passage}]")
+                    lines.append(f"{defang(short)} [{support.passage}]")
             else:
                 log.info("draft %r failed the grounding check; quoting the evidence", draft)
-        lines += [f"“{q.text}” [{q.passage}]" for q in quotes]
+        lines += [f"“{defang(q.text)}” [{q.passage}]" for q in quotes]
         if base.note:
             lines.append(base.note)
         base.answer = "\n\n".join(lines)
@@ -497,10 +500,15 @@ def question_coverage(question: str, best: list[Sentence], passages: list[Passag
     return sum(term_in(w, evidence) for w in words) / len(words)
 
 
+def defang(text: str) -> str:
+    """Markdown images and links reduced to their words: quoted text can make no request and carry no link."""
+    return MARKDOWN_LINK.sub(r"\1", text)
+
+
 def strip_markup(text: str) -> str:
     """Text without links, images and HTML, which are never part of what is asked."""
     text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", text, flags=re.I | re.S)
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = defang(text)
     return re.sub(r"<[^>]+>|https?://\S+", " ", text)
 
 

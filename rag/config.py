@@ -12,6 +12,7 @@ from rag.errors import ConfigError
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no progress bars around one-line CLI errors
 
 LLM_BACKENDS = ("llamacpp", "openai", "ollama", "extractive")
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
-from rag.answer import Answer
+from rag.answer import Answer, defang
 from rag.api import BUSY, Busy, Service, add_routes, secure, user_message
 from rag.config import Settings
 from rag.errors import RagError
@@ -36,9 +35,8 @@ SOURCES_MARK = "<details><summary>"
 
 
 def safe(text: str) -> str:
-    """Document or model text shown as text: no HTML, no remote images."""
-    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    return html.escape(text, quote=False)
+    """Document or model text shown as text: no HTML, no images, no links."""
+    return html.escape(defang(text), quote=False)
 
 
 def render(answer: Answer) -> str:

@@ -35,6 +35,7 @@ class FakeOpenAI(BaseHTTPRequestHandler):
     """POST /v1/chat/completions, as the OpenAI API answers it."""
 
     script: Script
+    protocol_version = "HTTP/1.1"  # chunked streams, as real servers send: a cut is then detectable
 
     def log_message(self, *args: object) -> None:  # keep test output quiet
         pass
@@ -62,16 +63,22 @@ class FakeOpenAI(BaseHTTPRequestHandler):
     def _stream(self, words: list[str]) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         for n, word in enumerate(words):
             if self.script.mode == "cut" and n == self.script.cut_after:
                 self.wfile.flush()
                 self.connection.shutdown(2)  # the server dies mid-answer
+                self.close_connection = True
                 return
-            text = word if n == 0 else " " + word
-            self.wfile.write(f"data: {json.dumps(_chunk(text))}\n\n".encode())
-            self.wfile.flush()
-        self.wfile.write(f"data: {json.dumps(_chunk('', 'stop'))}\n\ndata: [DONE]\n\n".encode())
+            self._chunk(f"data: {json.dumps(_chunk(word if n == 0 else ' ' + word))}\n\n")
+        self._chunk(f"data: {json.dumps(_chunk('', 'stop'))}\n\ndata: [DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+
+    def _chunk(self, text: str) -> None:
+        data = text.encode()
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
 
 
 def _completion(text: str) -> dict[str, Any]:

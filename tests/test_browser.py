@@ -182,3 +182,28 @@ def test_gradio_web_component_works_offline_from_the_app(browser, app_url, host_
     page.locator('[data-testid="bot"]').get_by_text("Sources (").wait_for(timeout=90_000)
     assert "31 October 2023" in page.locator('[data-testid="bot"]').last.inner_text()
     page.close()
+
+
+def test_s08_scripts_in_documents_stay_inert_in_the_chat(browser, planted_app) -> None:  # noqa: ANN001
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(planted_app)
+    box = page.get_by_role("textbox").first
+    box.fill("What did the banner at the Gao camp ceremony read?")
+    box.press("Enter")
+    for _ in range(600):
+        bots = page.locator('[data-testid="bot"]')
+        if bots.count() and "Sources" in bots.last.inner_text():
+            break
+        page.wait_for_timeout(100)
+    page.get_by_text("Sources (").last.click()
+    page.wait_for_timeout(1000)
+    bot = page.locator('[data-testid="bot"]').last
+    assert "Gao" in bot.inner_text()
+    assert bot.locator("script, img[src='x'], a[href^='javascript']").count() == 0
+    assert dialogs == [], dialogs
+    assert not any("evil.example" in url for url in requests), "no request to the planted image's host"
+    page.close()
