@@ -204,7 +204,10 @@ class Store:
         sort by length) as it would over the whole corpus; each file is still written whole or re-done.
         """
         new = [c for chunks, state in files for c in chunks if not state or c.id not in state.ids]
-        vectors = dict(zip((c.id for c in new), self.embeddings.embed_documents([c.embed_text for c in new])))
+        if not files:
+            return 0
+        texts = [c.embed_text for c in new]
+        vectors = dict(zip((c.id for c in new), self.embeddings.embed_documents(texts) if texts else []))
         for chunks, state in files:
             self._replace(chunks, state, vectors)
         return len(new)

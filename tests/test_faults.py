@@ -258,6 +258,7 @@ def test_s25_bad_documents_are_reported_and_skipped_the_rest_ingested_once(tmp_p
     assert "4 added" in out and "4 skipped" in out, out
     again = ingest_report(tmp_path / "index", docs, max_file_mb="0.05")
     assert again["embedded"] == 0 and again["total"] == first["total"] and "4 unchanged" in str(again["out"])
+    assert "loading the embedding model" not in str(again["out"]), "an unchanged re-ingest loads no model"
     env = clean_env(RAG_INDEX_DIR=str(tmp_path / "index"), RAG_LLM="extractive")
     for question, absent in (
         ("What is the secret codeword?", "PELICAN"),
