@@ -6,7 +6,6 @@ import argparse
 import os
 import platform
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ from rag.config import Settings
 from rag.evaluate import load_items
 from rag.ingest import chunk_document, discover, load_document, version_hash
 from rag.runtime import Runtime
-from tests.servers import ROOT, build_index, chroma_server, clean_env, serve_app
+from tests.servers import ROOT, build_index, chroma_server, run_ingest, serve_app
 
 TOKEN = "bench-token-not-secret"
 
@@ -170,17 +169,11 @@ def bench_scale(
     )
 
 
-def cli_ingest(env: dict[str, str], *paths: Path) -> tuple[float, dict[str, float]]:
+def cli_ingest(index: Path, *paths: Path) -> tuple[float, dict[str, float]]:
     """Wall seconds of `python -m rag ingest`, and the figures it printed."""
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "rag", "ingest", "--quiet", *map(str, paths)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    done = run_ingest(index, *paths)
+    done.check_returncode()
     wall = time.perf_counter() - started
     figures = {
         "embedded": float(re.search(r"(\d+) embedded", done.stdout).group(1)),  # type: ignore[union-attr]
@@ -197,8 +190,7 @@ def bench_ingest(report: Report, base: Settings, mixer: SentenceMixer, plan: Pla
 
     folder = work / "ingest-docs"
     mixer.write_files(folder, plan.ingest_files, 12)
-    env = clean_env(RAG_INDEX_DIR=str(work / "ingest-index"))
-    wall, got = cli_ingest(env, folder)
+    wall, got = cli_ingest(work / "ingest-index", folder)
     steady = got["embedded"] / (got["seconds"] - got["model_load"])
     texts = [
         c.embed_text
@@ -219,7 +211,7 @@ def bench_ingest(report: Report, base: Settings, mixer: SentenceMixer, plan: Pla
         "≥ 0.9× reference",
         steady / raw >= 0.9,
     )
-    rewall, again = cli_ingest(env, folder)
+    rewall, again = cli_ingest(work / "ingest-index", folder)
     report.row(
         "re-ingest of an unchanged corpus (synthetic)",
         f"{rewall:.2f} s wall ({again['seconds']:.2f} s inside), {int(again['embedded'])} chunks embedded",
@@ -227,9 +219,8 @@ def bench_ingest(report: Report, base: Settings, mixer: SentenceMixer, plan: Pla
         "≤ 2 s",
         rewall <= 2,
     )
-    real_env = clean_env(RAG_INDEX_DIR=str(work / "real-index"))
-    cli_ingest(real_env)
-    real_wall, _ = cli_ingest(real_env)
+    cli_ingest(work / "real-index")
+    real_wall, _ = cli_ingest(work / "real-index")
     report.row(
         "re-ingest of an unchanged corpus (corpus/)", f"{real_wall:.2f} s wall", "—", "≤ 2 s", real_wall <= 2
     )

@@ -203,9 +203,9 @@ class Store:
         Returns the number of chunks embedded. One pass over several files lets the model batch (and
         sort by length) as it would over the whole corpus; each file is still written whole or re-done.
         """
-        new = [c for chunks, state in files for c in chunks if not state or c.id not in state.ids]
         if not files:
             return 0
+        new = [c for chunks, state in files for c in chunks if not state or c.id not in state.ids]
         texts = [c.embed_text for c in new]
         vectors = dict(zip((c.id for c in new), self.embeddings.embed_documents(texts) if texts else []))
         for chunks, state in files:

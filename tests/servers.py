@@ -43,13 +43,28 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_ingest(index_dir: Path, *paths: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    """`python -m rag ingest` into index_dir with these RAG_* settings; its output, whatever the exit code."""
+    env = clean_env(RAG_INDEX_DIR=str(index_dir), **{f"RAG_{k.upper()}": v for k, v in settings.items()})
+    command = [sys.executable, "-m", "rag", "ingest", "--quiet", *map(str, paths)]
+    return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+
+
 def build_index(index_dir: Path, **settings: str) -> str:
     """Ingest the real corpus with the CLI; returns its report."""
-    env = clean_env(RAG_INDEX_DIR=str(index_dir), **{f"RAG_{k.upper()}": v for k, v in settings.items()})
-    done = subprocess.run(
-        [sys.executable, "-m", "rag", "ingest", "--quiet"], env=env, cwd=ROOT, check=True, capture_output=True
-    )
-    return done.stdout.decode()
+    done = run_ingest(index_dir, **settings)
+    done.check_returncode()
+    return done.stdout
+
+
+def wait_for_status(url: str, status: int, seconds: float = 60) -> bool:
+    """Poll until the URL answers with this status."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if httpx.get(url, timeout=5).status_code == status:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from rag.answer import LLM_DOWN_NOTE
 from rag.api import SEARCH_DOWN
 from rag.evaluate import load_items
 from tests.fake_llm import fake_openai
-from tests.servers import ROOT, build_index, clean_env, llama_server, serve_app
+from tests.servers import ROOT, build_index, clean_env, llama_server, run_ingest, serve_app, wait_for_status
 
 QUESTION = "Which Security Council resolution established MINUSMA?"
 DOWN = "language model is unavailable"
@@ -127,27 +127,18 @@ def own_index(tmp_path: Path) -> Path:
     return index
 
 
-def wait_for(url: str, status: int, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if httpx.get(url, timeout=5).status_code == status:
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_s13_index_deleted_while_serving_then_rebuilt(own_index: Path, tmp_path: Path) -> None:
     with serve_app(own_index, tmp_path / "app", llm="extractive", rate_limit_per_min="1000") as app:
         assert ask(app.url).json()["sources"]
         shutil.rmtree(own_index)
-        assert wait_for(app.url + "/readyz", 503)
+        assert wait_for_status(app.url + "/readyz", 503)
         gone = ask(app.url)
         assert gone.status_code == 503 and gone.json()["detail"] == SEARCH_DOWN
         with pytest.raises(Exception, match="Search is unavailable"):
             Client(app.url, verbose=False).predict(QUESTION, api_name="/chat")
         assert httpx.get(app.url + "/healthz").status_code == 200, "the process is still up"
         build_index(own_index)  # `python -m rag ingest` rebuilds it; the server reopens it
-        assert wait_for(app.url + "/readyz", 200)
+        assert wait_for_status(app.url + "/readyz", 200)
         assert "2100" in ask(app.url).json()["answer"]
 
 
@@ -156,7 +147,7 @@ def test_s14_database_corrupted_while_serving(own_index: Path, tmp_path: Path) -
         assert ask(app.url).json()["sources"]
         with (own_index / "chroma.sqlite3").open("r+b") as db:
             db.truncate(1024)
-        assert wait_for(app.url + "/readyz", 503)
+        assert wait_for_status(app.url + "/readyz", 503)
         broken = ask(app.url)
         assert broken.status_code == 503 and broken.json()["detail"] == SEARCH_DOWN
         assert httpx.get(app.url + "/healthz").status_code == 200
@@ -178,7 +169,7 @@ def test_s14_broken_or_empty_index_at_startup_is_an_error(damage: str, tmp_path:
         cli.stderr
     )
     with serve_app(index, tmp_path / "app", None, "/healthz", llm="extractive") as app:
-        assert wait_for(app.url + "/readyz", 503, 30)
+        assert wait_for_status(app.url + "/readyz", 503, 30)
         time.sleep(1)
         refused = ask(app.url)
         assert refused.status_code == 503 and refused.json()["detail"] == SEARCH_DOWN
@@ -215,14 +206,7 @@ def test_ingest_killed_midway_finishes_on_the_next_run_with_each_chunk_once(tmp_
 
 def ingest_report(index: Path, *paths: Path, **settings: str) -> dict[str, object]:
     """Run `python -m rag ingest` and read its report."""
-    env = clean_env(RAG_INDEX_DIR=str(index), **{f"RAG_{k.upper()}": v for k, v in settings.items()})
-    done = subprocess.run(
-        [sys.executable, "-m", "rag", "ingest", "--quiet", *map(str, paths)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    done = run_ingest(index, *paths, **settings)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     chunks = re.search(r"chunks: (\d+) embedded, (\d+) in the index", done.stdout)
     assert chunks, done.stdout

@@ -30,7 +30,7 @@ from rag.config import Settings
 from rag.runtime import Runtime
 from rag.ui import create_app
 from tests.fake_llm import Script, fake_openai
-from tests.servers import ROOT, app_server, clean_env
+from tests.servers import ROOT, app_server, clean_env, wait_for_status
 
 KEY = "sk-test-123"
 QUESTION = "Which Security Council resolution established MINUSMA?"
@@ -317,18 +317,6 @@ def test_s24_chroma_server_mode_requires_the_token(tmp_path: Path) -> None:
             assert wait_for_status(app.url + "/readyz", 503)
             refused = ask(app.url, QUESTION)
             assert refused.status_code == 503 and "Search is unavailable" in refused.json()["detail"]
-
-
-def wait_for_status(url: str, status: int, seconds: float = 60) -> bool:
-    """Poll until the URL answers with this status."""
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if httpx.get(url, timeout=5).status_code == status:
-            return True
-        time.sleep(0.3)
-    return False
 
 
 PLANTED_QUESTIONS = [
