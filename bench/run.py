@@ -36,6 +36,7 @@ class Plan:
     questions: int | None = None
     answer_items: int | None = None
     ingest_files: int = 60
+    ingest_rounds: int = 3
     clients: int = 20
     load_seconds: float = 60.0
     load_max_requests: int = 5_000
@@ -49,6 +50,7 @@ SMOKE = Plan(
     questions=4,
     answer_items=2,
     ingest_files=2,
+    ingest_rounds=1,
     clients=2,
     load_seconds=2.0,
     load_max_requests=4,
@@ -190,8 +192,6 @@ def bench_ingest(report: Report, base: Settings, mixer: SentenceMixer, plan: Pla
 
     folder = work / "ingest-docs"
     mixer.write_files(folder, plan.ingest_files, 12)
-    wall, got = cli_ingest(work / "ingest-index", folder)
-    steady = got["embedded"] / (got["seconds"] - got["model_load"])
     texts = [
         c.embed_text
         for path in discover([folder])[0]
@@ -201,17 +201,25 @@ def bench_ingest(report: Report, base: Settings, mixer: SentenceMixer, plan: Pla
     ]
     model = SentenceTransformer(base.embed_model_path, device="cpu")
     model.encode(texts[:8])
-    raw_s = timed(lambda: model.encode(texts, normalize_embeddings=True))
-    raw = len(texts) / raw_s
+    # Rounds alternate product and reference so drift on the machine hits both; the best of each is compared.
+    runs: list[tuple[float, dict[str, float]]] = []
+    raw: list[float] = []
+    for round_ in range(plan.ingest_rounds):
+        runs.append(cli_ingest(work / f"ingest-index-{round_}", folder))
+        raw.append(len(texts) / timed(lambda: model.encode(texts, normalize_embeddings=True)))
+    steady = [got["embedded"] / (got["seconds"] - got["model_load"]) for _, got in runs]
+    wall, got = runs[steady.index(max(steady))]
     report.row(
-        f"ingestion throughput ({int(got['embedded'])} chunks, fresh index)",
-        f"{steady:.1f} chunks/s after the model load ({got['model_load']:.1f} s); "
-        f"{got['embedded'] / wall:.1f} chunks/s counting process start, {wall:.1f} s wall",
-        f"SentenceTransformer.encode: {raw:.1f} chunks/s",
+        f"ingestion throughput ({int(got['embedded'])} chunks, fresh index, best of {plan.ingest_rounds})",
+        f"{max(steady):.1f} chunks/s after the model load ({got['model_load']:.1f} s), "
+        f"{max(steady) / max(raw):.2f}× the reference; "
+        f"{got['embedded'] / wall:.1f} chunks/s counting process start, {wall:.1f} s wall; "
+        f"all rounds: {', '.join(f'{x:.1f}' for x in steady)}",
+        f"SentenceTransformer.encode: {max(raw):.1f} chunks/s; all rounds: {', '.join(f'{x:.1f}' for x in raw)}",
         "≥ 0.9× reference",
-        steady / raw >= 0.9,
+        max(steady) / max(raw) >= 0.9,
     )
-    rewall, again = cli_ingest(work / "ingest-index", folder)
+    rewall, again = cli_ingest(work / "ingest-index-0", folder)
     report.row(
         "re-ingest of an unchanged corpus (synthetic)",
         f"{rewall:.2f} s wall ({again['seconds']:.2f} s inside), {int(again['embedded'])} chunks embedded",
