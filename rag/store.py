@@ -6,9 +6,10 @@ import logging
 import threading
 import time
 from collections import OrderedDict, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import chromadb
 import numpy as np
@@ -21,8 +22,9 @@ from rag.config import Settings
 from rag.errors import RetrievalUnavailable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-WRITE_BATCH = 256
+WRITE_BATCH = 1_000
 INDEX_FILE = "chroma.sqlite3"
 # Touched by every ingest that changes the index, so running servers know to reopen it.
 GENERATION_FILE = "generation"
@@ -51,6 +53,12 @@ class FileState:
     def is_complete(self, file_hash: str) -> bool:
         """True when every chunk of this exact file version is stored, and nothing else."""
         return self.file_hashes == {file_hash} and len(self.ids) == self.expected_chunks
+
+
+def batched(items: list[T]) -> Iterator[list[T]]:
+    """Consecutive slices of at most WRITE_BATCH items (Chroma caps the size of one call)."""
+    for start in range(0, len(items), WRITE_BATCH):
+        yield items[start : start + WRITE_BATCH]
 
 
 def load_embeddings(settings: Settings) -> Embeddings:
@@ -201,36 +209,29 @@ class Store:
     def write_files(self, files: list[tuple[list[Chunk], FileState | None]]) -> int:
         """Make each file's stored chunks equal its chunks, embedding all their new text in one pass.
 
-        Returns the number of chunks embedded. One pass over several files lets the model batch (and
-        sort by length) as it would over the whole corpus; each file is still written whole or re-done.
+        Returns the number of chunks embedded. Files are batched together, in the model and in Chroma (each
+        write call has a fixed cost). A file whose write is cut short fails FileState.is_complete, so the next
+        run re-does it: new chunks go first, then the kept chunks get the new file hash, then stale ones go.
         """
         if not files:
             return 0
         new = [c for chunks, state in files for c in chunks if not state or c.id not in state.ids]
-        texts = [c.embed_text for c in new]
-        vectors = dict(zip((c.id for c in new), self.embeddings.embed_documents(texts) if texts else []))
-        for chunks, state in files:
-            self._replace(chunks, state, vectors)
-        return len(new)
-
-    def _replace(self, chunks: list[Chunk], state: FileState | None, vectors: dict[str, list[float]]) -> None:
-        stored = state.ids if state else frozenset()
-        new = [c for c in chunks if c.id not in stored]
-        for start in range(0, len(new), WRITE_BATCH):
-            batch = new[start : start + WRITE_BATCH]
+        vectors = self.embeddings.embed_documents([c.embed_text for c in new]) if new else []
+        for batch in batched(list(zip(new, vectors))):
             self.collection.upsert(
-                ids=[c.id for c in batch],
-                embeddings=[vectors[c.id] for c in batch],  # type: ignore[arg-type]
-                documents=[c.text for c in batch],
-                metadatas=[c.metadata for c in batch],
+                ids=[c.id for c, _ in batch],
+                embeddings=[v for _, v in batch],  # type: ignore[arg-type]
+                documents=[c.text for c, _ in batch],
+                metadatas=[c.metadata for c, _ in batch],
             )
-        kept = [c for c in chunks if c.id in stored]
-        if kept:
-            # Same text, same vector: only positions and the file hash changed.
-            self.collection.update(ids=[c.id for c in kept], metadatas=[c.metadata for c in kept])
-        stale = stored - {c.id for c in chunks}
-        if stale:
-            self.collection.delete(ids=sorted(stale))
+        # Same text, same vector: only positions and the file hash changed.
+        kept = [c for chunks, state in files if state for c in chunks if c.id in state.ids]
+        for batch in batched(kept):
+            self.collection.update(ids=[c.id for c in batch], metadatas=[c.metadata for c in batch])
+        stale = sorted(i for chunks, state in files if state for i in state.ids - {c.id for c in chunks})
+        for ids in batched(stale):
+            self.collection.delete(ids=ids)
+        return len(new)
 
     def delete_source(self, source: str) -> None:
         """Remove every chunk of a file that no longer exists."""
