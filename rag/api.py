@@ -129,6 +129,7 @@ class Service:
         self.settings = settings
         self.runtime = Runtime(settings)
         self.ready = threading.Event()
+        self.first_load_done = threading.Event()  # set when the first load has succeeded or failed
         self.load_error: Exception | None = None
         self.failed_at = 0.0
         self.loading = threading.Lock()
@@ -160,11 +161,13 @@ class Service:
             self.failed_at = time.monotonic()
             self.runtime = self.runtime.renewed()
         finally:
+            self.first_load_done.set()
             self.loading.release()
 
     def current(self) -> Runtime:
         """The runtime over the index as it is on disk now; raises RagError while it cannot serve."""
-        if not self.ready.wait(timeout=0 if self.load_error else START_WAIT_S):
+        self.first_load_done.wait(timeout=START_WAIT_S)
+        if not self.ready.is_set():
             if self.load_error and time.monotonic() - self.failed_at > RETRY_LOAD_S:
                 self.load_in_background()
             raise (

@@ -23,6 +23,15 @@ def redact(text: str) -> str:
     return SECRET_PATTERNS[1].sub(lambda m: m.group(1) + MASK, text)
 
 
+def redact_value(value: object) -> object:
+    """A log argument, as a masked string only when it holds a secret (numbers keep their type)."""
+    if value is None or isinstance(value, (int, float)):
+        return value
+    text = str(value)
+    masked = redact(text)
+    return value if masked == text else masked
+
+
 def install_redaction() -> None:
     """Mask secrets in every log record this process creates, whichever logger or handler writes it."""
     make_record = logging.getLogRecordFactory()
@@ -32,7 +41,12 @@ def install_redaction() -> None:
 
     def redacted_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make_record(*args, **kwargs)
-        record.msg, record.args = redact(record.getMessage()), None
+        # Arguments stay arguments: formatters such as uvicorn's access log unpack them.
+        record.msg = redact_value(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_value(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: redact_value(v) for k, v in record.args.items()}
         if record.exc_info and record.exc_info[0] is not None:
             record.exc_text = redact(formatter.formatException(record.exc_info))
         return record

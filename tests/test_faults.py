@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -20,9 +21,11 @@ import pytest
 from gradio_client import Client
 
 from bench.load import rss_mb
+from rag import api
 from rag.answer import LLM_DOWN_NOTE
-from rag.api import SEARCH_DOWN
+from rag.api import SEARCH_DOWN, Service
 from rag.config import Settings
+from rag.errors import RetrievalUnavailable
 from rag.evaluate import load_items
 from rag.ingest import EMBED_BATCH, chunk_document, discover, load_document
 from tests.fake_llm import fake_openai
@@ -175,7 +178,20 @@ def test_s14_broken_or_empty_index_at_startup_is_an_error(damage: str, tmp_path:
         time.sleep(1)
         refused = ask(app.url)
         assert refused.status_code == 503 and refused.json()["detail"] == SEARCH_DOWN
-        assert "startup failed" in Path(app.log).read_text()
+        log = Path(app.log).read_text()
+        assert "startup failed" in log and "Logging error" not in log
+
+
+def test_a_request_during_a_failing_first_load_gets_the_error_at_once(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(api, "START_WAIT_S", 3600)  # a request that waited for readiness would hang the test
+    index = tmp_path / "index"
+    index.mkdir()
+    service = Service(replace(Settings(), index_dir=index, llm="extractive"))
+    service.load_in_background()
+    with ThreadPoolExecutor(1) as pool:
+        request = pool.submit(service.current)
+        with pytest.raises(RetrievalUnavailable, match="index is empty"):
+            request.result(timeout=120)
 
 
 def test_ingest_killed_midway_finishes_on_the_next_run_with_each_chunk_once(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ test_app.py::test_cors_follows_allowed_origins.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -24,9 +25,11 @@ from fastapi.testclient import TestClient
 from gradio_client import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from uvicorn.logging import AccessFormatter
 
 from rag.api import Service
 from rag.config import Settings
+from rag.logs import install_redaction
 from rag.runtime import Runtime
 from rag.ui import create_app
 from tests.fake_llm import Script, fake_openai
@@ -255,6 +258,32 @@ def test_s23_a_key_in_an_llm_error_never_reaches_the_user_or_the_log(parrot, scr
     assert KEY not in stream and "language model is unavailable" in stream
     logs = "".join(p.read_text() for p in data.glob("server-*.log"))
     assert KEY not in logs and "[redacted]" in logs
+    assert "Logging error" not in logs, "a log record the redaction broke"
+
+
+def test_s23_redaction_keeps_log_arguments_for_formatters_that_unpack_them() -> None:
+    previous = logging.getLogRecordFactory()
+    install_redaction()
+    try:
+        access = logging.getLogger("uvicorn.access").makeRecord(
+            "uvicorn.access",
+            logging.INFO,
+            __file__,
+            1,
+            '%s - "%s %s HTTP/%s" %d',
+            ("127.0.0.1:5", "POST", f"/api/ask?key={KEY}", "1.1", 503),
+            None,
+        )
+        line = AccessFormatter("%(client_addr)s %(request_line)s %(status_code)s", use_colors=False).format(
+            access
+        )
+        assert KEY not in line and "[redacted]" in line and line.endswith(" 503 Service Unavailable"), line
+        plain = logging.getLogger("rag").makeRecord(
+            "rag", logging.ERROR, __file__, 1, "failed: %s", (ValueError(KEY),), None
+        )
+        assert plain.getMessage() == "failed: [redacted]"
+    finally:
+        logging.setLogRecordFactory(previous)
 
 
 @pytest.mark.parametrize("command", [["-m", "rag", "ask", QUESTION], ["app.py"]])
