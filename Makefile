@@ -7,6 +7,10 @@ export HF_HUB_OFFLINE := 1
 
 .PHONY: run test ingest eval sweep bench lint venv dev chromium clean
 
+# llama.cpp is compiled on install: for any x86-64 with AVX2, not for this CPU's newest extensions (its AMX
+# kernels crash in sandboxes that do not grant AMX state).
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0

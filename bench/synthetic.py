@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from rag.answer import split_sentences
+from rag.text import split_sentences
 from rag.ingest import discover, load_document
 from rag.store import Store
 

@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--json", action="store_true", help="print the answer as one JSON object")
 
     evaluate = commands.add_parser("eval", help="run an evaluation set")
-    evaluate.add_argument("file", type=Path, help="JSONL questions")
+    evaluate.add_argument("file", type=Path, help="a JSONL question file, or a folder of them")
+    evaluate.add_argument("--split", default="all", choices=("dev", "test", "all"), help="items by id hash")
     evaluate.add_argument("--out", type=Path, help="write per-question results here (JSONL)")
     evaluate.add_argument("--system", default="product", help="product | tutorial | closest-sentence | all")
     evaluate.add_argument("--report", type=Path, help="append the systems' figures to this Markdown file")
@@ -99,7 +100,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Run the evaluation set and print the scores."""
     from rag.evaluate import run
 
-    return run(args.file, args.out, settings, args.system, args.report)
+    return run(args.file, args.out, settings, args.system, args.report, args.split)
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -12,11 +12,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.answer import Answer, Source, key_terms, split_sentences, term_in
-from rag.config import Settings
-from rag.runtime import Runtime
+import hashlib
 
-CATEGORIES = ("factual", "multi-turn", "unanswerable", "adversarial")
+from rag.answer import Answer, Source
+from rag.config import Settings
+from rag.errors import InputRejected
+from rag.runtime import Runtime
+from rag.text import key_terms, split_sentences, term_in
+
+CATEGORIES = (
+    "plain", "paraphrased", "colloquial", "list", "why", "multi-turn", "french",
+    "unanswerable", "false-premise", "off-topic", "adversarial",
+)  # fmt: skip
+# Older sets used "factual" for plain questions.
+ALIASES = {"factual": "plain"}
 TUTORIAL_PROMPT = (
     "You are an assistant for question-answering tasks. Use the following pieces of retrieved context to answer "
     "the question. If you don't know the answer, just say that you don't know. Use three sentences maximum and "
@@ -51,21 +60,31 @@ class Result:
 
 def category(item: dict[str, Any]) -> str:
     """The item's category, given or inferred."""
-    if item.get("category") in CATEGORIES:
-        return str(item["category"])
+    given = ALIASES.get(str(item.get("category")), str(item.get("category")))
+    if given in CATEGORIES:
+        return given
     if item.get("turns"):
         return "multi-turn"
-    return "unanswerable" if item.get("unanswerable") else "factual"
+    return "unanswerable" if item.get("unanswerable") else "plain"
+
+
+def split(item: dict[str, Any]) -> str:
+    """"dev" or "test", by a hash of the id: fixed before any tuning, the same on every machine."""
+    return "test" if hashlib.sha256(item["id"].encode()).digest()[0] % 2 else "dev"
 
 
 def judge(item: dict[str, Any], answer: Answer) -> bool:
-    """Pass: refused when unanswerable, else every expect matches; no forbid ever matches."""
+    """Pass: refused when it must be (or may be), else every expect and enough expect_some match; no forbid."""
     text = answer.answer
     if any(re.search(p, text, re.I) for p in item.get("forbid", [])):
         return False
+    if answer.refused:
+        return bool(item.get("unanswerable") or item.get("refusal_ok"))
     if item.get("unanswerable"):
-        return answer.refused
-    return not answer.refused and all(re.search(p, text, re.I) for p in item.get("expect", []))
+        return False
+    some = item.get("expect_some", [])
+    enough = sum(bool(re.search(p, text, re.I)) for p in some) >= item.get("min_some", len(some))
+    return enough and all(re.search(p, text, re.I) for p in item.get("expect", []))
 
 
 def ungrounded(answer: Answer) -> set[str]:
@@ -86,7 +105,10 @@ def run_item(system: System, item: dict[str, Any]) -> tuple[Answer, float]:
             {"role": "assistant", "content": system(turn, history).answer},
         ]
     started = time.perf_counter()
-    answer = system(turns[-1], history)
+    try:
+        answer = system(turns[-1], history)
+    except InputRejected as exc:  # the API answers these with 400 and the reason: a refusal
+        answer = Answer(str(exc), True, [], turns[-1], turns[-1])
     return answer, (time.perf_counter() - started) * 1000
 
 
@@ -207,16 +229,25 @@ SYSTEMS = {
 }
 
 
-def load_items(path: Path) -> list[dict[str, Any]]:
-    """The JSONL items."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+def load_items(path: Path, which: str = "all") -> list[dict[str, Any]]:
+    """The JSONL items of a file or of every .jsonl file in a folder, optionally one split of them."""
+    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    items = [
+        json.loads(line) for f in files for line in f.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    return [i for i in items if which == "all" or split(i) == which]
 
 
 def run(
-    path: Path, out: Path | None, settings: Settings, system: str = "product", report_to: Path | None = None
+    path: Path,
+    out: Path | None,
+    settings: Settings,
+    system: str = "product",
+    report_to: Path | None = None,
+    which: str = "all",
 ) -> int:
     """Evaluate one system (or `all`), print the figures, write results; 0 on success."""
-    items = load_items(path)
+    items = load_items(path, which)
     runtime = Runtime(settings)
     names = list(SYSTEMS) if system == "all" else [system]
     report = []

@@ -1,0 +1,185 @@
+"""Text utilities shared by retrieval and answers: one tokenizer, one sentence splitter, names and numbers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
+
+import pysbd
+import snowballstemmer
+from rapidfuzz import fuzz, process
+
+# English function words: they shape a sentence but say nothing about what it is about.
+STOPWORDS = frozenset(
+    "a an the of in on at to for from by with and or but not no nor is are was were be been being am "
+    "what which who whom whose when where why how whether did do does doing done has have had having it its "
+    "this that these those as into onto about than then there here their theirs they them he she his her hers "
+    "him i you your yours we our ours me my mine us can could would should will shall may might must also "
+    "so too very just any all some each every such only own same other both either neither if because while "
+    "during before after since until up down out over under again further once".split()
+)
+# Words that shape a question ("how many", "tell me") without naming what it asks about.
+QUESTION_WORDS = frozenset(
+    "many much long often far tell name list give describe explain know happen happened say said please "
+    "summarize summarise summary".split()
+)
+UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
+MONTHS = (
+    "January February March April May June July August September October November December".split()
+)
+_MONTH = "|".join(MONTHS)
+DATE = re.compile(
+    rf"\b(?:\d{{1,2}}\s+(?:{_MONTH})(?:\s+\d{{4}})?|(?:{_MONTH})\s+\d{{1,2}}(?:,?\s+\d{{4}})?"
+    rf"|(?:{_MONTH})\s+\d{{4}}|(?:{_MONTH})|(?:1[89]|20)\d{{2}}(?:[-–/]\d{{2,4}})?)\b"
+)
+# A name: a run of capitalised words, allowing "of"/"de"/"al-" inside ("Alliance of Sahel States").
+NAME = re.compile(
+    r"[A-ZÀ-Ý][\w'’À-ÿ-]*(?:\s+(?:(?:of|de|du|des|la|le|al|el|the|and)\s+)?[A-ZÀ-Ý][\w'’À-ÿ-]*)*"
+)
+_WORD = re.compile(r"\d[\d,.]*\d|\d|[^\W\d_]+")
+_segmenter = pysbd.Segmenter(language="en", clean=False)
+_stemmer = snowballstemmer.stemmer("english")
+
+
+def fold(text: str) -> str:
+    """Lowercase without accents, so "Burkinabè" and "Burkinabe" are one word."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """The Snowball (Porter 2) stem of a folded word."""
+    return _stemmer.stemWord(word)
+
+
+def words(text: str) -> list[str]:
+    """Folded words and numbers, thousands separators dropped."""
+    out = []
+    for word in _WORD.findall(fold(text)):
+        out.append(word.replace(",", "").rstrip(".") if word[0].isdigit() else word)
+    return out
+
+
+def tokenize(text: str) -> list[str]:
+    """Stemmed content tokens: the one tokenizer of keyword search, ranking and checks."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+def content_tokens(text: str) -> list[str]:
+    """Tokens of what a question is about: its content words without the words that shape a question."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and w not in QUESTION_WORDS and len(w) > 1]
+
+
+def clean_input(text: str) -> str:
+    """Text without control characters, bidirectional overrides or lone surrogates, which only spoof or break."""
+    return UNSAFE_CHARS.sub("", text or "")
+
+
+def defang(text: str) -> str:
+    """Markdown images and links reduced to their words: quoted text can make no request and carry no link."""
+    return MARKDOWN_LINK.sub(r"\1", text)
+
+
+def strip_markup(text: str) -> str:
+    """Text without links, images and HTML, which are never part of what is asked."""
+    text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", text, flags=re.I | re.S)
+    text = defang(text)
+    return re.sub(r"<[^>]+>|https?://\S+", " ", text)
+
+
+def split_sentences(text: str, skip_line: Callable[[str], bool] | None = None) -> list[str]:
+    """Sentences, list items and table rows of a passage, in order; lines `skip_line` rejects left out."""
+    parts: list[str] = []
+    for line in re.split(r"\n+", text):
+        if skip_line and skip_line(line):
+            continue
+        if line.lstrip().startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if all(re.fullmatch(r":?-+:?", c) for c in cells):
+                continue
+            line = ": ".join(c for c in cells if c) + "."
+        line = re.sub(r"^\s*(?:[-*•]|\d+\.)\s+|\*\*|^#+\s*", " ", line).strip()
+        line = re.sub(r"\s+", " ", line)
+        if len(line) < 3 or line.endswith(":"):
+            continue
+        parts += [s.strip() for s in _segmenter.segment(line) if len(s.strip()) > 2]
+    return parts
+
+
+def first_line(text: str) -> str:
+    """The first non-empty line."""
+    return text.strip().split("\n", 1)[0].strip()
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers of a text, normalised ("11,200" → "11200")."""
+    return {n.replace(",", "") for n in NUMBER.findall(text)}
+
+
+def _sentence_start(text: str, index: int) -> bool:
+    before = text[:index].rstrip()
+    return not before or before[-1] in ".?!:;\"“(-•*|\n" or before.endswith("**")
+
+
+def names(text: str, *, skip_initial: bool = True) -> list[str]:
+    """Runs of capitalised words ("Alliance of Sahel States"); a function word alone is no name.
+
+    With skip_initial, the first word of a sentence is dropped from a run unless more follows it, since
+    every sentence starts with a capital ("Which camp…").
+    """
+    found = []
+    for match in NAME.finditer(text):
+        parts = match.group().split()
+        if skip_initial and _sentence_start(text, match.start()):
+            while parts and fold(parts[0]) in STOPWORDS | QUESTION_WORDS:
+                parts = parts[1:]
+            if len(parts) == 1 and fold(parts[0]) in _COMMON_INITIALS:
+                parts = []
+        while parts and fold(parts[-1]) in STOPWORDS:
+            parts = parts[:-1]
+        if parts and not all(fold(p) in STOPWORDS for p in parts):
+            found.append(" ".join(parts))
+    return found
+
+
+# Imperatives that start questions and are capitalised only because they come first.
+_COMMON_INITIALS = frozenset("tell name list give describe explain summarize summarise please ok okay yes".split())
+
+
+def key_terms(text: str) -> set[str]:
+    """Numbers and name words: what a grounded answer may not invent."""
+    terms = numbers(text)
+    for name in names(text):
+        terms |= {fold(w).removesuffix("'s").removesuffix("’s") for w in name.split() if fold(w) not in STOPWORDS}
+    return {t for t in terms if t}
+
+
+def term_in(term: str, text: str, *, typo: bool = True) -> bool:
+    """A key term appears in the text: numbers exactly, words by stem or, when long enough, one typo away."""
+    term = fold(term).replace(",", "")
+    if term[:1].isdigit():
+        return term in numbers(text) or re.search(rf"(?<![\w]){re.escape(term)}(?![\w])", fold(text)) is not None
+    vocabulary = set(words(text))
+    if term in vocabulary or stem(term) in {stem(w) for w in vocabulary}:
+        return True
+    if not typo or len(term) < 5:
+        return False
+    return process.extractOne(term, vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN) is not None or any(
+        len(w) >= 5 and (w.startswith(term[:6]) or term.startswith(w[:6])) and min(len(w), len(term)) >= 6
+        for w in vocabulary
+    )
+
+
+# rapidfuzz ratio for one typo in a word of five or more letters ("Koenders"/"Konders" is 93, "Tessalit"/"Tesalit"
+# 93, "Gao"/"Goa" is never compared); 80 keeps unrelated words of that length apart.
+FUZZY_MIN = 80.0
+
+
+def ungrounded_terms(text: str, evidence: str) -> set[str]:
+    """Key terms of a text that the evidence does not contain."""
+    return {t for t in key_terms(text) if not term_in(t, evidence)}
