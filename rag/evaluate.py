@@ -92,7 +92,8 @@ def ungrounded(answer: Answer) -> set[str]:
     if answer.refused or not answer.sources:
         return set()
     cited = " ".join(f"{s.title} {s.text}" for s in answer.sources)
-    return {t for t in key_terms(re.sub(r"\[\d+\]", "", answer.answer)) if not term_in(t, cited)}
+    text = answer.answer.replace(answer.note, "")
+    return {t for t in key_terms(re.sub(r"\[\d+\]", "", text)) if not term_in(t, cited)}
 
 
 def run_item(system: System, item: dict[str, Any]) -> tuple[Answer, float]:

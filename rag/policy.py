@@ -30,9 +30,9 @@ class Policy:
     boilerplate_share: float = 0.5
     # Answerability: a logistic model over the evidence features (gate.FEATURES), fitted on the dev split by
     # eval/calibrate.py; the threshold maximises dev accuracy over answerable and unanswerable items alike.
-    gate_weights: tuple[float, ...] = (2.43, 1.73, -1.2, 0.84, 0.27, -0.65, -1.14, -0.26)
-    gate_bias: float = -1.64
-    gate_threshold: float = 0.45
+    gate_weights: tuple[float, ...] = (2.98, 2.32, -1.21, 0.92, 0.24, -0.6, -1.3, -1.25)
+    gate_bias: float = -1.62
+    gate_threshold: float = 0.5
     # Disagreeing figures: another source's sentence counts as an answer to the same question when it scores
     # at least this share of the best one.
     disagreement_ratio: float = 0.9

@@ -96,8 +96,8 @@ def split_sentences(text: str, skip_line: Callable[[str], bool] | None = None) -
     """Sentences, list items and table rows of a passage, in order; lines `skip_line` rejects left out."""
     parts: list[str] = []
     for line in re.split(r"\n+", text):
-        if skip_line and skip_line(line):
-            continue
+        if (skip_line and skip_line(line)) or line.lstrip().startswith("#"):
+            continue  # a heading names a section; it states nothing
         if line.lstrip().startswith("|"):
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             if all(re.fullmatch(r":?-+:?", c) for c in cells):
@@ -122,8 +122,7 @@ def numbers(text: str) -> set[str]:
 
 
 def _sentence_start(text: str, index: int) -> bool:
-    before = text[:index].rstrip()
-    return not before or before[-1] in ".?!:;\"“(-•*|\n" or before.endswith("**")
+    return re.search(r"(?:^|[.?!:;\"“(•*|\n-])[\s\"“*]*(?:\[\d+\][\s.]*)*$", text[:index]) is not None
 
 
 def names(text: str, *, skip_initial: bool = True) -> list[str]:
@@ -148,7 +147,9 @@ def names(text: str, *, skip_initial: bool = True) -> list[str]:
 
 
 # Imperatives that start questions and are capitalised only because they come first.
-_COMMON_INITIALS = frozenset("tell name list give describe explain summarize summarise please ok okay yes".split())
+_COMMON_INITIALS = frozenset(
+    "tell name list give describe explain summarize summarise please ok okay yes according another".split()
+)
 
 
 def key_terms(text: str) -> set[str]:
@@ -162,9 +163,12 @@ def key_terms(text: str) -> set[str]:
 def term_in(term: str, text: str, *, typo: bool = True) -> bool:
     """A key term appears in the text: numbers exactly, words by stem or, when long enough, one typo away."""
     term = fold(term).replace(",", "")
-    if term[:1].isdigit():
-        return term in numbers(text) or re.search(rf"(?<![\w]){re.escape(term)}(?![\w])", fold(text)) is not None
+    parts = words(term)
+    if len(parts) > 1:  # "jean-bosco", "c130": every part must be there
+        return all(term_in(p, text, typo=typo) for p in parts)
     vocabulary = set(words(text))
+    if term[:1].isdigit():
+        return term in numbers(text) or term in vocabulary
     if term in vocabulary or stem(term) in {stem(w) for w in vocabulary}:
         return True
     if not typo or len(term) < 5:

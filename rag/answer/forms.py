@@ -84,14 +84,21 @@ def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> s
 
 
 def gather(ranked: list[Sentence], query: str, ratio: float, limit: int, *, new_facts: bool) -> list[Sentence]:
-    """Sentences close to the best one, each adding something, in the documents' order."""
+    """The best sentence and the ones that follow it (an account goes on), then others close to it in score.
+
+    Each adds something; they come back in the documents' order.
+    """
     best = ranked[0]
     chosen: list[Sentence] = [best]
     seen = key_terms(best.text) | key_terms(query)
-    for sentence in ranked[1:]:
+    following = sorted(
+        (s for s in ranked if s.passage == best.passage and 0 < s.position - best.position <= limit // 2),
+        key=lambda s: s.position,
+    )
+    for sentence in [*following, *ranked[1:]]:
         if len(chosen) >= limit:
             break
-        if sentence.score < ratio * best.score:
+        if sentence not in following and sentence.score < ratio * best.score:
             continue
         if any(sentence.text in c.text or c.text in sentence.text for c in chosen):
             continue
