@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.answer import Answer
 from rag.answer.gate import FEATURES
 from rag.config import Settings
-from rag.answer import Answer
 from rag.evaluate import category, judge, load_items, run_item
 from rag.policy import DEFAULT_POLICY
 from rag.runtime import Runtime
@@ -54,7 +54,9 @@ def main(path: Path) -> None:
         cats.append(category(item))
     x, y = np.asarray(rows), np.asarray(labels, dtype=float)
     for name, column in zip(FEATURES, x.T):
-        print(f"  {name}: answerable mean {column[y == 1].mean():.2f}, unanswerable {column[y == 0].mean():.2f}")
+        print(
+            f"  {name}: answerable mean {column[y == 1].mean():.2f}, unanswerable {column[y == 0].mean():.2f}"
+        )
     w, b = fit(x, y)
     p = 1 / (1 + np.exp(-(x @ w + b)))
     best = max(np.arange(0.2, 0.81, 0.05), key=lambda t: (np.mean((p >= t) == (y == 1)), -abs(t - 0.5)))
@@ -62,8 +64,15 @@ def main(path: Path) -> None:
     precision = np.sum(refuse & (y == 0)) / max(1, np.sum(refuse))
     recall = np.sum(refuse & (y == 0)) / max(1, np.sum(y == 0))
     print(f"{len(y)} dev items with evidence ({int(sum(y))} answered right with the gate open)")
-    print("gate_weights =", tuple(round(float(v), 2) for v in w), f"gate_bias = {b:.2f}", f"threshold = {best:.2f}")
-    print(f"gate accuracy {np.mean(~refuse == (y == 1)):.1%}, refusal precision {precision:.1%}, recall {recall:.1%}")
+    print(
+        "gate_weights =",
+        tuple(round(float(v), 2) for v in w),
+        f"gate_bias = {b:.2f}",
+        f"threshold = {best:.2f}",
+    )
+    print(
+        f"gate accuracy {np.mean(~refuse == (y == 1)):.1%}, refusal precision {precision:.1%}, recall {recall:.1%}"
+    )
     for c in sorted(set(cats)):
         idx = [i for i, k in enumerate(cats) if k == c]
         print(f"  {c}: {np.mean([~refuse[i] == (y[i] == 1) for i in idx]):.0%} of {len(idx)} gated right")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import statistics
@@ -11,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import hashlib
 
 from rag.answer import Answer, Source
 from rag.config import Settings
@@ -69,7 +68,7 @@ def category(item: dict[str, Any]) -> str:
 
 
 def split(item: dict[str, Any]) -> str:
-    """"dev" or "test", by a hash of the id: fixed before any tuning, the same on every machine."""
+    """ "dev" or "test", by a hash of the id: fixed before any tuning, the same on every machine."""
     return "test" if hashlib.sha256(item["id"].encode()).digest()[0] % 2 else "dev"
 
 

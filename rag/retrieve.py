@@ -9,9 +9,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
-from rapidfuzz import fuzz, process
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
+from rapidfuzz import fuzz, process
 
 from rag.config import Settings
 from rag.policy import DEFAULT_POLICY, Policy
@@ -54,7 +54,9 @@ def _passage(doc: Document, similarity: float, score: float) -> Passage:
 class Vocabulary:
     """The corpus's tokens and their document frequencies: what is rare, what is generic, what is a typo."""
 
-    def __init__(self, frequencies: dict[str, int], size: int, boilerplate: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, frequencies: dict[str, int], size: int, boilerplate: frozenset[str] = frozenset()
+    ) -> None:
         self.frequencies = frequencies
         self.size = max(size, 1)
         self.boilerplate = boilerplate

@@ -28,9 +28,7 @@ QUESTION_WORDS = frozenset(
 UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
-MONTHS = (
-    "January February March April May June July August September October November December".split()
-)
+MONTHS = "January February March April May June July August September October November December".split()
 _MONTH = "|".join(MONTHS)
 DATE = re.compile(
     rf"\b(?:\d{{1,2}}\s+(?:{_MONTH})(?:\s+\d{{4}})?|(?:{_MONTH})\s+\d{{1,2}}(?:,?\s+\d{{4}})?"
@@ -156,7 +154,9 @@ def key_terms(text: str) -> set[str]:
     """Numbers and name words: what a grounded answer may not invent."""
     terms = numbers(text)
     for name in names(text):
-        terms |= {fold(w).removesuffix("'s").removesuffix("’s") for w in name.split() if fold(w) not in STOPWORDS}
+        terms |= {
+            fold(w).removesuffix("'s").removesuffix("’s") for w in name.split() if fold(w) not in STOPWORDS
+        }
     return {t for t in terms if t}
 
 

@@ -13,7 +13,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answer import forms, gate
 from rag.answer.evidence import Evidence, rerank
-from rag.answer.language import Language, note, not_found
+from rag.answer.language import Language, not_found, note
 from rag.answer.model import Answer, Event, Source
 from rag.answer.prompts import load_prompt
 from rag.answer.question import NOT_FOUND, Question, analyse, canned_reply, check_question, trim_history
@@ -71,7 +71,8 @@ class Assistant:
         language = self.language.detect(question)
         translated = self.language.translate(question, language) if language != "en" else None
         asked = analyse(translated or question, history)
-        names_of = question if language != "en" else asked.standalone
+        # A translation may drop or invent names; the original keeps them (its first word is capitalised anyway).
+        names_of = question.split(" ", 1)[-1] if language != "en" else asked.standalone
         base = Answer("", False, [], question, asked.standalone, [], form=asked.form.value)
         if language != "en":
             base.note = note(language)
@@ -96,7 +97,9 @@ class Assistant:
             if written is not None:
                 yield Event(final=written)
                 return
-        text, cited = forms.compose(asked.form, asked.standalone, ranked, passages, self.evidence, self.policy)
+        text, cited = forms.compose(
+            asked.form, asked.standalone, ranked, passages, self.evidence, self.policy
+        )
         yield Event(final=self._finish(base, text, cited))
 
     def _write(self, asked: Question, passages: list[Passage], base: Answer) -> Iterator[Event]:
@@ -178,5 +181,3 @@ def _source(n: int, passage: Passage) -> Source:
         date=str(meta.get("date", "")),
         section=str(meta.get("section", "")),
     )
-
-

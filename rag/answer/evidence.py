@@ -40,7 +40,11 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
 
 def _name_matches(text: str) -> list[re.Match[str]]:
     wanted = set(names(text))
-    return [m for m in re.finditer("|".join(map(re.escape, sorted(wanted, key=len, reverse=True))), text)] if wanted else []
+    return (
+        [m for m in re.finditer("|".join(map(re.escape, sorted(wanted, key=len, reverse=True))), text)]
+        if wanted
+        else []
+    )
 
 
 class Evidence:
@@ -87,13 +91,13 @@ class Evidence:
         weights = self.weights(query)
         total = sum(weights.values())
         terms = self.key_terms(names_of)
-        gaps = {
-            n: sum(not term_in(t, _full_text(p)) for t in terms) for n, p in enumerate(passages, 1)
-        }
+        gaps = {n: sum(not term_in(t, _full_text(p)) for t in terms) for n, p in enumerate(passages, 1)}
         scored = []
         for (text, n, i, heading), vector in zip(rows, vectors):
-            tokens = set(tokenize(f"{heading} {text}"))
-            overlap = sum(w for t, w in weights.items() if t in tokens) / total if total else 0.0
+            tokens, headed = set(tokenize(text)), set(tokenize(heading))
+            # A word of the section heading frames the sentence but is not what it states: it counts half.
+            found = sum(w if t in tokens else w / 2 if t in headed else 0.0 for t, w in weights.items())
+            overlap = found / total if total else 0.0
             dense = float(np.dot(query_vector, vector))
             score = (1 - self.policy.overlap_weight) * dense + self.policy.overlap_weight * overlap
             if spans(form, text, query):
@@ -128,7 +132,9 @@ class Evidence:
         return float(np.max(self._sentence_vectors(others) @ vector))
 
 
-def rerank(passages: list[Passage], ranked: list[Sentence], top_k: int) -> tuple[list[Passage], list[Sentence]]:
+def rerank(
+    passages: list[Passage], ranked: list[Sentence], top_k: int
+) -> tuple[list[Passage], list[Sentence]]:
     """The top_k passages ordered by their best sentence, renumbered 1..k, with their sentences."""
     order: list[int] = []
     for sentence in ranked:

@@ -18,7 +18,12 @@ UNIT = re.compile(r"\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
 
 
 def compose(
-    form: Form, query: str, ranked: list[Sentence], passages: list[Passage], evidence: Evidence, policy: Policy
+    form: Form,
+    query: str,
+    ranked: list[Sentence],
+    passages: list[Passage],
+    evidence: Evidence,
+    policy: Policy,
 ) -> tuple[str, set[int]]:
     """The answer text, each piece cited, and the passages it cites."""
     if form is Form.LIST:
@@ -32,7 +37,12 @@ def compose(
 
 
 def fact(
-    form: Form, query: str, ranked: list[Sentence], passages: list[Passage], evidence: Evidence, policy: Policy
+    form: Form,
+    query: str,
+    ranked: list[Sentence],
+    passages: list[Passage],
+    evidence: Evidence,
+    policy: Policy,
 ) -> tuple[str, set[int]]:
     """A short answer first, then the sentence that states it; another source's differing figure beside it."""
     best = ranked[0]
@@ -48,7 +58,7 @@ def fact(
         for other in ranked[1:8]:
             if other.score < policy.disagreement_ratio * best.score:
                 continue
-            if passages[other.passage - 1].source == passages[best.passage - 1].source:
+            if other.text == best.text:
                 continue
             theirs = {_value(m.group()) for m in spans(form, other.text, query)}
             same_subject = terms <= key_terms(other.text) | {t for t in terms if fold(t) in fold(other.text)}
@@ -65,15 +75,19 @@ def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> s
     if not found:
         return ""
     weights = evidence.weights(query)
-    anchors = [m.start() for m in re.finditer(r"[^\W_]+", sentence) if tokenize(m.group())[:1] and
-               evidence.vocabulary.correct(tokenize(m.group())[0], evidence.policy.typo_min_ratio) in weights]
+    anchors = [
+        m.start()
+        for m in re.finditer(r"[^\W_]+", sentence)
+        if tokenize(m.group())[:1]
+        and evidence.vocabulary.correct(tokenize(m.group())[0], evidence.policy.typo_min_ratio) in weights
+    ]
     match = min(found, key=lambda m: min((abs(m.start() - a) for a in anchors), default=0))
     value = match.group()
     if form is Form.DATE:
         has_day = re.match(r"\d{1,2}\s+[A-Z]", value) or re.search(r"[a-z]\s+\d{1,2}\b(?!\d)", value)
         return f"On {value}" if has_day else f"In {value}"
     if form is Form.NUMBER:
-        unit = UNIT.match(sentence[match.end():])
+        unit = UNIT.match(sentence[match.end() :])
         kept = []
         for word in unit.group(1).split() if unit else []:
             if word in STOPWORDS or VERB_ENDING.search(word) or len(kept) == 2:
@@ -83,7 +97,9 @@ def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> s
     return value
 
 
-def gather(ranked: list[Sentence], query: str, ratio: float, limit: int, *, new_facts: bool) -> list[Sentence]:
+def gather(
+    ranked: list[Sentence], query: str, ratio: float, limit: int, *, new_facts: bool
+) -> list[Sentence]:
     """The best sentence and the ones that follow it (an account goes on), then others close to it in score.
 
     Each adds something; they come back in the documents' order.
@@ -118,5 +134,3 @@ def cite(sentence: Sentence) -> str:
 
 def _value(text: str) -> str:
     return fold(text).replace(",", "")
-
-

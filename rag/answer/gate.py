@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from rag.answer.evidence import Evidence, full_text, spans
+from rag.answer.evidence import Evidence, full_text
 from rag.answer.model import Sentence
 from rag.answer.question import Form
 from rag.policy import Policy

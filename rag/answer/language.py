@@ -16,9 +16,20 @@ from rag.text import STOPWORDS, first_line, stem, ungrounded_terms, words
 log = logging.getLogger(__name__)
 
 LANGUAGE_NAMES = {
-    "fr": "French", "es": "Spanish", "pt": "Portuguese", "de": "German", "it": "Italian", "nl": "Dutch",
-    "ar": "Arabic", "ru": "Russian", "tr": "Turkish", "pl": "Polish", "sw": "Swahili", "zh": "Chinese",
-    "ja": "Japanese", "en": "English",
+    "fr": "French",
+    "es": "Spanish",
+    "pt": "Portuguese",
+    "de": "German",
+    "it": "Italian",
+    "nl": "Dutch",
+    "ar": "Arabic",
+    "ru": "Russian",
+    "tr": "Turkish",
+    "pl": "Polish",
+    "sw": "Swahili",
+    "zh": "Chinese",
+    "ja": "Japanese",
+    "en": "English",
 }
 # What a reply in the user's language says about the English documents it quotes, and how it refuses.
 NOTES = {

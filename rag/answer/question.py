@@ -44,15 +44,27 @@ class Form(Enum):
 
 # English question syntax, not this corpus: each pattern names a kind of answer any document set can hold.
 FORMS = [
-    (Form.EXPLAIN, r"^\W*(?:why|how (?:did|do|does|was|were|is|are|has|have|had|can|could|will|would)\b)"
-     r"|\b(?:summari[sz]e|summary|explain|describe|overview|what happened|tell me (?:about|more)|"
-     r"what (?:was|were|is|are) the (?:reasons?|causes?|role|impact|consequences?|effects?|story))\b"),
-    (Form.LIST, r"\b(?:list|name (?:the|all|every)|enumerate)\b|^\W*(?:which|what|who) (?:were|are) (?:the|all)\b"
-     r"|^\W*(?:in )?(?:which|what) (?:\w+ )?\w+(?<!ss)(?<!us)(?<!is)s\b(?! \w+ed\b)(?! (?:was|is|did|does|has)\b)"),
-    (Form.DATE, r"^\W*(?:when|until when|by when|since when)\b|\bwhat (?:date|year|day|month)\b|\bin what year\b"
-     r"|\bon what (?:date|day)\b|\bhow long ago\b"),
-    (Form.NUMBER, r"\bhow (?:many|much|far|long|large|big|high)\b|\bwhat (?:percentage|share|number|proportion|"
-     r"amount|figure|budget|cost|total|size|strength)\b|\bhow many\b"),
+    (
+        Form.EXPLAIN,
+        r"^\W*(?:why|how (?:did|do|does|was|were|is|are|has|have|had|can|could|will|would)\b)"
+        r"|\b(?:summari[sz]e|summary|explain|describe|overview|what happened|tell me (?:about|more)|"
+        r"what (?:was|were|is|are) the (?:reasons?|causes?|role|impact|consequences?|effects?|story))\b",
+    ),
+    (
+        Form.LIST,
+        r"\b(?:list|name (?:the|all|every)|enumerate)\b|^\W*(?:which|what|who) (?:were|are) (?:the|all)\b"
+        r"|^\W*(?:in )?(?:which|what) (?:\w+ )?\w+(?<!ss)(?<!us)(?<!is)s\b(?! (?:was|is|did|does|has)\b)",
+    ),
+    (
+        Form.DATE,
+        r"^\W*(?:when|until when|by when|since when)\b|\bwhat (?:date|year|day|month)\b|\bin what year\b"
+        r"|\bon what (?:date|day)\b|\bhow long ago\b",
+    ),
+    (
+        Form.NUMBER,
+        r"\bhow (?:many|much|far|long|large|big|high)\b|\bwhat (?:percentage|share|number|proportion|"
+        r"amount|figure|budget|cost|total|size|strength)\b|\bhow many\b",
+    ),
     (Form.WHO, r"^\W*(?:who|whom|whose)\b|\bwhich (?:person|official|man|woman|leader|general)\b"),
 ]
 FORM_PATTERNS = [(form, re.compile(pattern, re.I)) for form, pattern in FORMS]

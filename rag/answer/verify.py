@@ -33,7 +33,7 @@ def sentences(tokens: Iterator[str]) -> Iterator[str]:
         buffer += token
         while match := SENTENCE_END.match(buffer):
             yield match.group(1).strip()
-            buffer = buffer[match.end():]
+            buffer = buffer[match.end() :]
     if buffer.strip():
         yield buffer.strip()
 
