@@ -271,9 +271,11 @@ def append_report(
 ) -> None:
     """Add one set's table, the systems side by side, to a Markdown report."""
     rows = [
-        "| system | overall | factual | multi-turn | unanswerable | adversarial | unanswerables refused | "
-        "hit@5 | ungrounded answers | p50 ms | p95 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| system | overall | "
+        + " | ".join(CATEGORIES)
+        + " | unanswerables refused | hit@5 | ungrounded answers | "
+        "p50 ms | p95 ms |",
+        "|---|---|" + "---|" * (len(CATEGORIES) + 5),
     ]
     for name, s in report:
         cats = [f"{s['categories'][c][0]:.0%}" if c in s["categories"] else "n/a" for c in CATEGORIES]

@@ -100,6 +100,10 @@ class Assistant:
         text, cited = forms.compose(
             asked.form, asked.standalone, ranked, passages, self.evidence, self.policy
         )
+        for i, piece in enumerate(
+            text.split("\n\n")
+        ):  # streamed as a writing model's answer is: piece by piece
+            yield Event(token=piece if i == 0 else f"\n\n{piece}")
         yield Event(final=self._finish(base, text, cited))
 
     def _write(self, asked: Question, passages: list[Passage], base: Answer) -> Iterator[Event]:
