@@ -22,6 +22,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from rag.config import Settings
 from rag.errors import InputRejected, LLMUnavailable, RetrievalUnavailable
 from rag.retrieve import STOPWORDS, Passage, Retriever, fold, tokenize
+from rag.text import defang, strip_markup
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,6 @@ FOLLOW_UP = re.compile(
     re.I,
 )
 UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 NUMBER = re.compile(r"(?<![\w])(?:\d[\d,.]*\d|\d)(?![\w])")
 # Capitalised words that carry no fact of their own and so need no grounding.
 COMMON_CAPITALS = frozenset(
@@ -498,18 +498,6 @@ def question_coverage(question: str, best: list[Sentence], passages: list[Passag
     headings = " ".join(str(passages[s.passage - 1].metadata.get("section", "")) for s in best)
     evidence = " ".join(tokenize(" ".join(s.text for s in best) + " " + headings))
     return sum(term_in(w, evidence) for w in words) / len(words)
-
-
-def defang(text: str) -> str:
-    """Markdown images and links reduced to their words: quoted text can make no request and carry no link."""
-    return MARKDOWN_LINK.sub(r"\1", text)
-
-
-def strip_markup(text: str) -> str:
-    """Text without links, images and HTML, which are never part of what is asked."""
-    text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", text, flags=re.I | re.S)
-    text = defang(text)
-    return re.sub(r"<[^>]+>|https?://\S+", " ", text)
 
 
 def _question_word(word: str) -> bool:
