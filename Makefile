@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test ingest eval sweep bench lint venv dev chromium clean
+.PHONY: run test ingest eval calibrate sweep bench lint venv dev chromium clean
 
 # llama.cpp is compiled on install: for any x86-64 with AVX2, not for this CPU's newest extensions (its AMX
 # kernels crash in sandboxes that do not grant AMX state).
@@ -52,6 +52,10 @@ eval: ingest
 	RAG_CORPUS_DIR=eval/second-corpus/docs RAG_INDEX_DIR=.index-second $(PY) -m rag ingest --quiet
 	RAG_CORPUS_DIR=eval/second-corpus/docs RAG_INDEX_DIR=.index-second \
 	  $(PY) -m rag eval eval/second-corpus/qa.jsonl --system product --report eval/RESULTS.md
+
+# Refit the answerability gate on the dev split; copy what it prints into rag/policy.py.
+calibrate: ingest
+	$(PY) eval/calibrate.py eval/questions
 
 sweep: ingest
 	$(PY) eval/sweep.py eval/qa.jsonl

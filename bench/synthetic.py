@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from rag.answer import split_sentences
 from rag.ingest import discover, load_document
 from rag.store import Store
+from rag.text import split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTES = ROOT.parent / "shared" / "corpus" / "notes"

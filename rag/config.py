@@ -37,7 +37,8 @@ class Settings:
     min_relevance: float = 0.2
     llm: str = "llamacpp"
     llm_model_path: str = ""
-    llm_max_tokens: int = 80
+    llm_max_tokens: int = 400
+    llm_capable: str = "auto"
     llm_timeout_s: float = 30.0
     llm_threads: int = 2
     openai_base_url: str = ""
@@ -54,6 +55,7 @@ class Settings:
     queue_size: int = 16
     raise_errors: bool = False
     trusted_proxies: str = ""
+    topic: str = "the UN mission in Mali (MINUSMA), its 2023 withdrawal or its context"
     host: str = "127.0.0.1"
     port: int = 7860
 
@@ -79,6 +81,8 @@ class Settings:
             raise ConfigError(f"RAG_RETRIEVAL={self.retrieval!r}: choose one of {', '.join(RETRIEVAL_MODES)}")
         if self.chunk_overlap >= self.chunk_size:
             raise ConfigError("RAG_CHUNK_OVERLAP must be smaller than RAG_CHUNK_SIZE")
+        if self.llm_capable not in ("auto", "true", "false"):
+            raise ConfigError(f"RAG_LLM_CAPABLE={self.llm_capable!r}: choose auto, true or false")
         if self.top_k < 1:
             raise ConfigError("RAG_TOP_K must be at least 1")
         if self.llm == "openai" and not self.openai_base_url:
@@ -87,6 +91,13 @@ class Settings:
             raise ConfigError(
                 f"RAG_EMBED_MODEL={self.embed_model!r}: no sentence-transformers model in that folder"
             )
+
+    @property
+    def llm_writes(self) -> bool:
+        """The model writes answers (verified after): a capable model, not the bundled base model."""
+        if self.llm_capable == "auto":
+            return self.llm in ("openai", "ollama")
+        return self.llm_capable == "true" and self.llm != "extractive"
 
     @property
     def origins(self) -> list[str]:

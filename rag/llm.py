@@ -20,8 +20,8 @@ from rag.errors import LLMUnavailable
 
 log = logging.getLogger(__name__)
 
-# Only the first line of an answer or rewrite is used, so generation stops at the first line break.
-STOP = ["\n", "Question:", "Passages:", "<end_of_turn>"]
+# The bundled base model writes on past its answer; each chain binds its own stop, this is the fallback.
+STOP = ["\n", "Question:", "<end_of_turn>"]
 
 
 def bundled_model_path() -> str:
@@ -116,7 +116,6 @@ def build_llm(settings: Settings) -> BaseLanguageModel | None:
             max_completion_tokens=settings.llm_max_tokens,
             timeout=settings.llm_timeout_s,
             max_retries=0,
-            stop_sequences=STOP,
         )
     from langchain_ollama import ChatOllama
 
@@ -125,6 +124,5 @@ def build_llm(settings: Settings) -> BaseLanguageModel | None:
         base_url=settings.ollama_base_url,
         temperature=0.0,
         num_predict=settings.llm_max_tokens,
-        stop=STOP,
         client_kwargs={"timeout": settings.llm_timeout_s},
     )

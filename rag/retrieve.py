@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -12,18 +11,16 @@ from typing import Any, Protocol
 import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
+from rapidfuzz import fuzz, process
 
 from rag.config import Settings
+from rag.policy import DEFAULT_POLICY, Policy
 from rag.store import Store
+from rag.text import tokenize
 
 RRF_K = 60
+LABEL = re.compile(r"^\s*(?:[-*]\s*)?\**([A-Za-z][\w ]{0,24}?)\**:\s")
 CANDIDATES = 20
-STOPWORDS = frozenset(
-    "a an the of in on at to for from by with and or is are was were be been being what which who "
-    "whom whose when where why how did do does has have had it its this that these those as into "
-    "about than then there their they he she his her him i you your we our me my can could would "
-    "should will shall may might".split()
-)
 
 
 @dataclass(frozen=True)
@@ -42,24 +39,6 @@ class Passage:
         return str(self.metadata.get("source", ""))
 
 
-def fold(text: str) -> str:
-    """Lowercase without accents, so "Burkinabè" and "Burkinabe" are one word."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def tokenize(text: str) -> list[str]:
-    """Folded word tokens without stopwords; thousands separators dropped, plurals folded."""
-    words = re.findall(r"\d[\d,.]*\d|\d|[^\W\d_]+", fold(text))
-    out = []
-    for word in words:
-        word = word.replace(",", "") if word[0].isdigit() else word
-        if word in STOPWORDS or (len(word) == 1 and not word.isdigit()):
-            continue
-        out.append(word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word)
-    return out
-
-
 class Retriever(Protocol):
     """Anything that returns the passages most relevant to a query, best first."""
 
@@ -70,6 +49,38 @@ def _passage(doc: Document, similarity: float, score: float) -> Passage:
     chunk_id = doc.id or str(doc.metadata.get("chunk_id", ""))
     metadata = {k: v for k, v in doc.metadata.items() if k != "chunk_id"}
     return Passage(chunk_id, doc.page_content, metadata, similarity, score)
+
+
+class Vocabulary:
+    """The corpus's tokens and their document frequencies: what is rare, what is generic, what is a typo."""
+
+    def __init__(
+        self, frequencies: dict[str, int], size: int, boilerplate: frozenset[str] = frozenset()
+    ) -> None:
+        self.frequencies = frequencies
+        self.size = max(size, 1)
+        self.boilerplate = boilerplate
+        self._known = list(frequencies)
+
+    def is_boilerplate(self, sentence: str) -> bool:
+        """A line under a label that most documents repeat ("Sources: …"): about the document, not its subject."""
+        label = line_label(sentence)
+        return bool(label) and label in self.boilerplate
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency; an unknown token weighs as much as the rarest."""
+        return math.log(1 + self.size / (1 + self.frequencies.get(token, 0)))
+
+    def share(self, token: str) -> float:
+        """The share of chunks holding the token."""
+        return self.frequencies.get(token, 0) / self.size
+
+    def correct(self, token: str, min_ratio: float) -> str:
+        """The token, or the closest corpus token when it is unknown and one typo away ("timbuktoo")."""
+        if token in self.frequencies or len(token) < 4 or token.isdigit():
+            return token
+        match = process.extractOne(token, self._known, scorer=fuzz.ratio, score_cutoff=min_ratio)
+        return str(match[0]) if match else token
 
 
 class BM25Index:
@@ -96,6 +107,7 @@ class BM25Index:
             for t, (ids, _) in postings.items()
         }
         floor = epsilon * sum(idf.values()) / len(idf) if idf else 0.0
+        self.vocabulary = Vocabulary({t: len(ids) for t, (ids, _) in postings.items()}, self.size)
         self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for term, (ids, counts) in postings.items():
             doc_ids = np.array(ids, dtype=np.int64)
@@ -137,11 +149,13 @@ class DenseRetriever:
 class KeywordRetriever:
     """BM25 over every stored chunk, built once from the index and reused for every query."""
 
-    def __init__(self, store: Store, embeddings: Embeddings) -> None:
+    def __init__(self, store: Store, embeddings: Embeddings, policy: Policy = DEFAULT_POLICY) -> None:
         self.store = store
         self.embeddings = embeddings
+        self.policy = policy
         self.docs = store.all_chunks()
         self.index = BM25Index([tokenize(_keyword_text(doc)) for doc in self.docs])
+        self.index.vocabulary.boilerplate = boilerplate_labels(self.docs, policy.boilerplate_share)
 
     def search(self, query: str, k: int) -> list[Passage]:
         """Top k by BM25; similarity is still the cosine, so the relevance gate means the same thing."""
@@ -151,7 +165,8 @@ class KeywordRetriever:
         self, query: str, vector: list[float], k: int, known: dict[str, float]
     ) -> list[Passage]:
         """Top k by BM25, with cosines taken from `known` where the caller has them."""
-        top = self.index.top(tokenize(query), k)
+        vocabulary = self.index.vocabulary
+        top = self.index.top([vocabulary.correct(t, self.policy.typo_min_ratio) for t in tokenize(query)], k)
         hits = [self.docs[i] for i, _ in top]
         sims = cosine_similarities(self.store, vector, hits, known)
         return [_passage(doc, sim, score) for doc, sim, (_, score) in zip(hits, sims, top)]
@@ -179,11 +194,12 @@ class HybridRetriever:
         return [replace(by_id[i], score=fused[i]) for i in best]
 
 
-def build_retriever(settings: Settings, store: Store, embeddings: Embeddings) -> Retriever:
-    """The retriever named by RAG_RETRIEVAL."""
+def build_retriever(
+    settings: Settings, store: Store, embeddings: Embeddings, keyword: KeywordRetriever
+) -> Retriever:
+    """The retriever named by RAG_RETRIEVAL, over an already built keyword index."""
     if settings.retrieval == "dense":
         return DenseRetriever(store, embeddings)
-    keyword = KeywordRetriever(store, embeddings)
     if settings.retrieval == "bm25":
         return keyword
     return HybridRetriever(DenseRetriever(store, embeddings), keyword)
@@ -196,6 +212,24 @@ def cosine_similarities(
     ids = [str(doc.metadata["chunk_id"]) for doc in docs]
     computed = store.similarities(query_vector, [i for i in ids if i not in known])
     return [known[i] if i in known else computed[i] for i in ids]
+
+
+def line_label(line: str) -> str:
+    """The label a line starts with ("Sources" in "Sources: …"), folded; empty when it has none."""
+    match = LABEL.match(line)
+    return match.group(1).strip().lower() if match else ""
+
+
+def boilerplate_labels(docs: list[Document], share: float) -> frozenset[str]:
+    """Line labels found in at least `share` of the documents (and three of them): the corpus's boilerplate."""
+    seen: dict[str, set[str]] = {}
+    for doc in docs:
+        for line in doc.page_content.splitlines():
+            label = line_label(line)
+            if label:
+                seen.setdefault(label, set()).add(str(doc.metadata.get("source", "")))
+    documents = len({str(doc.metadata.get("source", "")) for doc in docs})
+    return frozenset(k for k, v in seen.items() if len(v) >= max(3, share * documents))
 
 
 def _keyword_text(doc: Document) -> str:

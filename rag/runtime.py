@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseLanguageModel
@@ -13,7 +14,8 @@ from rag.answer import Assistant
 from rag.config import Settings
 from rag.errors import RetrievalUnavailable
 from rag.llm import build_llm
-from rag.retrieve import Retriever, build_retriever
+from rag.policy import DEFAULT_POLICY, Policy
+from rag.retrieve import KeywordRetriever, Retriever, build_retriever
 from rag.store import BundledEmbeddings, Store
 
 log = logging.getLogger(__name__)
@@ -38,11 +40,16 @@ class Runtime:
         return Store(self.settings, self.embeddings)
 
     @cached_property
-    def retriever(self) -> Retriever:
-        """The retriever named by RAG_RETRIEVAL, with its keyword index built once; never over an empty index."""
+    def keyword(self) -> KeywordRetriever:
+        """The keyword index, built once: BM25 search and the corpus vocabulary; never over an empty index."""
         if not self.store.count():
             raise RetrievalUnavailable("the index is empty: run `python -m rag ingest`")
-        return build_retriever(self.settings, self.store, self.embeddings)
+        return KeywordRetriever(self.store, self.embeddings)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        """The retriever named by RAG_RETRIEVAL."""
+        return build_retriever(self.settings, self.store, self.embeddings, self.keyword)
 
     @cached_property
     def llm(self) -> BaseLanguageModel | None:
@@ -60,6 +67,21 @@ class Runtime:
     @cached_property
     def assistant(self) -> Assistant:
         """The answer chain over the above."""
+        return self.build_assistant()
+
+    def build_assistant(
+        self,
+        *,
+        llm: BaseLanguageModel | None | Literal["configured"] = "configured",
+        settings: Settings | None = None,
+        policy: Policy = DEFAULT_POLICY,
+    ) -> Assistant:
+        """An answer chain over this runtime's index and models, with another LLM, settings or policy if given."""
         return Assistant(
-            retriever=self.retriever, embeddings=self.embeddings, llm=self.llm, settings=self.settings
+            retriever=self.retriever,
+            embeddings=self.embeddings,
+            llm=self.llm if llm == "configured" else llm,
+            settings=settings or self.settings,
+            vocabulary=self.keyword.index.vocabulary,
+            policy=policy,
         )

@@ -13,10 +13,11 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
-from rag.answer import Answer, defang
+from rag.answer import Answer
 from rag.api import BUSY, Busy, Service, add_routes, secure, user_message
 from rag.config import Settings
 from rag.errors import RagError
+from rag.text import defang
 
 log = logging.getLogger(__name__)
 

@@ -1,29 +1,56 @@
-"""The answer chain's control flow, with LangChain's fake models over the real index."""
+"""The answer engine: its forms, gate, languages and verification, over the real index and embeddings."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
 from langchain_core.language_models.fake import FakeListLLM, FakeStreamingListLLM
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from rag.answer import NOT_FOUND, Assistant, key_terms, ungrounded_terms
+from rag.answer import NOT_FOUND, Answer, Assistant, Source
 from rag.errors import InputRejected
 
 
-def make(runtime, llm=None, **overrides) -> Assistant:  # noqa: ANN001
-    settings = replace(runtime.settings, **overrides)
-    return Assistant(retriever=runtime.retriever, embeddings=runtime.embeddings, llm=llm, settings=settings)
+def make(runtime, llm=None, *, capable: bool = False) -> Assistant:  # noqa: ANN001
+    """The runtime's assistant with this LLM; `capable` makes it write answers as a configured model would."""
+    settings = replace(runtime.settings, llm="openai", llm_capable="true") if capable else runtime.settings
+    return runtime.build_assistant(llm=llm, settings=settings)
 
 
-def test_extractive_answer_quotes_and_cites(corpus_runtime) -> None:  # noqa: ANN001
-    answer = make(corpus_runtime).ask("Which resolution established MINUSMA?")
-    assert not answer.refused and "2100" in answer.answer
-    assert "[" in answer.answer and answer.sources
-    cited = {int(n) for n in __import__("re").findall(r"\[(\d+)\]", answer.answer)}
-    assert cited == {s.n for s in answer.sources}
+def cited(answer: Answer) -> set[int]:
+    return {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+
+
+def test_fact_question_gets_a_short_answer_then_its_sentence(corpus_runtime) -> None:  # noqa: ANN001
+    answer = make(corpus_runtime).ask("When was the Kidal camp closed?")
+    assert answer.answer.startswith("On 31 October 2023 [1].")
+    assert answer.answer.count("“") == 1, "one supporting quote, no unrelated second one"
+    assert cited(answer) == {s.n for s in answer.sources}
     assert all(s.text and s.chunk_id and s.source for s in answer.sources)
+
+
+def test_list_question_gathers_items_each_cited(corpus_runtime) -> None:  # noqa: ANN001
+    answer = make(corpus_runtime).ask("Which countries formed the Alliance of Sahel States?")
+    assert not answer.refused and answer.form == "list"
+    for country in ("Mali", "Burkina Faso", "Niger"):
+        assert country in answer.answer
+    lines = answer.answer.splitlines()
+    assert all(re.search(r"\[\d+\]$", line) for line in lines if line.startswith("- "))
+
+
+def test_why_question_gets_several_cited_sentences(corpus_runtime) -> None:  # noqa: ANN001
+    answer = make(corpus_runtime).ask("Why did MINUSMA leave its camp at Ber earlier than planned?")
+    assert not answer.refused and answer.form == "explain"
+    assert len(re.findall(r"\[\d+\]", answer.answer)) >= 2
+    assert "security" in answer.answer
+
+
+def test_disagreeing_sources_are_both_quoted(corpus_runtime) -> None:  # noqa: ANN001
+    answer = make(corpus_runtime).ask("How many MINUSMA personnel were killed in hostile acts?")
+    figures = {f for f in ("174", "175", "180") if f in answer.answer}
+    assert len(figures) >= 2, answer.answer
 
 
 def test_off_topic_question_is_refused_without_sources(corpus_runtime) -> None:  # noqa: ANN001
@@ -31,37 +58,77 @@ def test_off_topic_question_is_refused_without_sources(corpus_runtime) -> None: 
     assert answer.refused and answer.answer == NOT_FOUND and answer.sources == []
 
 
-def test_question_naming_something_absent_is_refused(corpus_runtime) -> None:  # noqa: ANN001
-    answer = make(corpus_runtime).ask("How many vehicles did the Wagner group supply to Mali?")
-    assert answer.refused
+def test_boilerplate_lines_are_never_quoted(corpus_runtime) -> None:  # noqa: ANN001
+    answer = make(corpus_runtime).ask("What did the Alliance of Sahel States do in 2024?")
+    assert "Sources:" not in answer.answer
 
 
-def test_invented_llm_answer_falls_back_to_quoted_evidence(corpus_runtime) -> None:  # noqa: ANN001
-    invented = FakeStreamingListLLM(responses=["Paris, on 4 July 1999"])
-    answer = make(corpus_runtime, invented).ask("Which resolution established MINUSMA?")
-    assert "Paris" not in answer.answer and "1999" not in answer.answer
-    assert "2100" in answer.answer and not answer.refused
+def test_french_question_is_translated_and_answered_with_a_note(corpus_runtime) -> None:  # noqa: ANN001
+    llm = FakeListLLM(responses=["When was the Kidal camp closed?"])
+    answer = make(corpus_runtime, llm).ask("Quand le camp de Kidal a-t-il été fermé ?")
+    assert not answer.refused and "31 October 2023" in answer.answer
+    assert "anglais" in answer.answer and answer.standalone_question == "When was the Kidal camp closed?"
 
 
-def test_grounded_llm_answer_is_kept_and_streamed(corpus_runtime) -> None:  # noqa: ANN001
-    llm = FakeStreamingListLLM(responses=["Resolution 2100"])
-    events = list(make(corpus_runtime, llm).stream("Which resolution established MINUSMA?"))
-    tokens = "".join(e.token for e in events if e.final is None)
-    assert tokens == "Resolution 2100"
+def test_french_refusal_is_in_french(corpus_runtime) -> None:  # noqa: ANN001
+    llm = FakeListLLM(responses=["How do I cook rice?"])
+    answer = make(corpus_runtime, llm).ask("Comment faire cuire du riz ?")
+    assert answer.refused and "documents" in answer.answer and answer.answer != NOT_FOUND
+
+
+def test_translation_naming_what_the_question_does_not_is_rejected(corpus_runtime) -> None:  # noqa: ANN001
+    llm = FakeListLLM(responses=["When did Napoleon close the Kidal camp?"])
+    answer = make(corpus_runtime, llm).ask("Quand le camp de Kidal a-t-il fermé ?")
+    assert "Napoleon" not in answer.standalone_question
+
+
+def test_follow_up_carries_the_previous_subject(corpus_runtime) -> None:  # noqa: ANN001
+    history = [
+        {"role": "user", "content": "Who was the first head of MINUSMA?"},
+        {"role": "assistant", "content": "Bert Koenders [1]."},
+    ]
+    answer = make(corpus_runtime).ask("When did he take office?", history)
+    assert "Koenders" in answer.standalone_question
+    assert "Koenders" in answer.retrieved[0].text
+
+
+SUPPORTED = "On 31 October 2023 MINUSMA closed its Kidal camp [1]."
+INVENTED = "The camp was then given to Napoleon in 1999 [1]."
+
+
+def test_capable_model_sentences_are_verified_and_streamed(corpus_runtime) -> None:  # noqa: ANN001
+    llm = FakeStreamingListLLM(responses=[f"{SUPPORTED} {INVENTED}"])
+    events = list(make(corpus_runtime, llm, capable=True).stream("When was the Kidal camp closed?"))
+    streamed = "".join(e.token for e in events if e.final is None)
     final = events[-1].final
-    assert final is not None and final.answer.startswith("Resolution 2100 [")
+    assert final is not None
+    assert "Napoleon" not in streamed and "Napoleon" not in final.answer and "1999" not in final.answer
+    # Half the sentences failed, so the verified one stands only if enough survived; else the extractive answer.
+    assert "31 October 2023" in final.answer and final.sources
 
 
-def test_failing_llm_gives_marked_extractive_answer(corpus_runtime) -> None:  # noqa: ANN001
+def test_capable_model_fully_supported_answer_is_kept(corpus_runtime) -> None:  # noqa: ANN001
+    llm = FakeStreamingListLLM(responses=[SUPPORTED])
+    final = make(corpus_runtime, llm, capable=True).ask("When was the Kidal camp closed?")
+    assert final.answer == SUPPORTED and [s.n for s in final.sources] == [1]
+
+
+def test_capable_model_citing_a_missing_passage_falls_back(corpus_runtime) -> None:  # noqa: ANN001
+    llm = FakeStreamingListLLM(responses=["On 31 October 2023 MINUSMA closed its Kidal camp [9]."])
+    final = make(corpus_runtime, llm, capable=True).ask("When was the Kidal camp closed?")
+    assert "[9]" not in final.answer and final.answer.startswith("On 31 October 2023 [1].")
+
+
+def test_failing_capable_model_gives_marked_extractive_answer(corpus_runtime) -> None:  # noqa: ANN001
     broken = FakeListChatModel(responses=["x"], error_on_chunk_number=0)
-    answer = make(corpus_runtime, broken).ask("Which resolution established MINUSMA?")
+    answer = make(corpus_runtime, broken, capable=True).ask("Which resolution established MINUSMA?")
     assert "2100" in answer.answer and "unavailable" in answer.answer
 
 
 def test_greeting_does_no_retrieval(corpus_runtime) -> None:  # noqa: ANN001
     assistant = make(corpus_runtime)
     assistant.retrieve_chain = None  # type: ignore[assignment]  # any retrieval would crash
-    for text in ("hi", "Hello!", "thanks", "Thank you very much."):
+    for text in ("hi", "Hello!", "thanks", "Thank you very much.", "bonjour"):
         answer = assistant.ask(text)
         assert not answer.sources and not answer.refused
 
@@ -71,65 +138,13 @@ def test_request_for_instructions_is_refused(corpus_runtime) -> None:  # noqa: A
     assert answer.refused and "PWNED" not in answer.answer
 
 
-def test_follow_up_is_rewritten_with_the_model(corpus_runtime) -> None:  # noqa: ANN001
-    llm = FakeListLLM(responses=["Which country is El-Ghassim Wane from?", "Mauritania"])
-    history = [
-        {"role": "user", "content": "Who is El-Ghassim Wane?"},
-        {"role": "assistant", "content": "SRSG."},
-    ]
-    answer = make(corpus_runtime, llm).ask("Which country is he from?", history)
-    assert answer.standalone_question == "Which country is El-Ghassim Wane from?"
-    assert "Mauritania" in answer.answer
-
-
-def test_standalone_question_is_not_rewritten(corpus_runtime) -> None:  # noqa: ANN001
-    llm = FakeListLLM(responses=["SHOULD NOT BE USED AS A REWRITE"])
-    history = [
-        {"role": "user", "content": "Who is El-Ghassim Wane?"},
-        {"role": "assistant", "content": "SRSG."},
-    ]
-    assistant = make(corpus_runtime, llm)
-    assert assistant.condense("When was the Kidal camp closed by MINUSMA?", history) == (
-        "When was the Kidal camp closed by MINUSMA?"
-    )
-
-
-def test_rewrite_that_invents_a_name_is_rejected(corpus_runtime) -> None:  # noqa: ANN001
-    llm = FakeListLLM(responses=["Which country is Napoleon from?"])
-    history = [
-        {"role": "user", "content": "Who is El-Ghassim Wane?"},
-        {"role": "assistant", "content": "SRSG."},
-    ]
-    rewritten = make(corpus_runtime, llm).condense("Which country is he from?", history)
-    assert "Napoleon" not in rewritten and "Wane" in rewritten
-
-
 @pytest.mark.parametrize("question", ["", "   ", "x" * 2001])
 def test_empty_or_long_question_is_rejected(corpus_runtime, question: str) -> None:  # noqa: ANN001
     with pytest.raises(InputRejected):
         make(corpus_runtime).ask(question)
 
 
-def test_grounding_terms() -> None:
-    assert key_terms("On 30 June 2023 the Council adopted resolution 2690") >= {
-        "30",
-        "2023",
-        "2690",
-        "june",
-        "council",
-    }
-    assert (
-        ungrounded_terms("Kidal closed on 31 October 2023", "The Kidal camp closed on 31 October 2023.")
-        == set()
-    )
-    assert ungrounded_terms("Paris closed in 1999", "The Kidal camp closed on 31 October 2023.") == {
-        "paris",
-        "1999",
-    }
-
-
 def test_rendered_answer_shows_document_text_as_text() -> None:
-    from rag.answer import Answer, Source
     from rag.ui import render
 
     planted = Source(
@@ -138,9 +153,3 @@ def test_rendered_answer_shows_document_text_as_text() -> None:
     html = render(Answer("Answer <img src=x onerror=alert(1)> [1]", False, [planted]))
     assert "<script>" not in html and "<img" not in html and "<b>" not in html
     assert "evil.example" not in html and "&lt;script&gt;" in html
-
-
-def test_disagreeing_sources_are_both_quoted(corpus_runtime) -> None:  # noqa: ANN001
-    answer = make(corpus_runtime).ask("How many MINUSMA personnel were killed in hostile acts?")
-    figures = {f for f in ("174", "175", "180") if f in answer.answer}
-    assert len(figures) >= 2, answer.answer

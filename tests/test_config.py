@@ -27,6 +27,7 @@ def test_settings_come_from_the_environment() -> None:
         ({"RAG_TOP_K": "many"}, "RAG_TOP_K"),
         ({"RAG_RETRIEVAL": "magic"}, "RAG_RETRIEVAL"),
         ({"RAG_LLM": "openai"}, "RAG_OPENAI_BASE_URL"),
+        ({"RAG_LLM_CAPABLE": "maybe"}, "RAG_LLM_CAPABLE"),
         ({"RAG_CHUNK_SIZE": "100", "RAG_CHUNK_OVERLAP": "200"}, "RAG_CHUNK_OVERLAP"),
     ],
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.text import names, split_sentences, term_in, tokenize
+from rag.text import key_terms, names, split_sentences, term_in, tokenize, ungrounded_terms
 
 
 def test_sentences_keep_abbreviations_and_list_items() -> None:
@@ -22,6 +22,18 @@ def test_tokens_are_stemmed_and_stopwords_dropped() -> None:
 def test_names_skip_the_capital_that_starts_a_sentence() -> None:
     assert names("Which camp did the Alliance of Sahel States open?") == ["Alliance of Sahel States"]
     assert names("When did Bert Koenders start?") == ["Bert Koenders"]
+
+
+def test_key_terms_and_grounding() -> None:
+    assert key_terms("On 30 June 2023 the Council adopted resolution 2690") >= {"30", "2023", "2690", "june"}
+    assert (
+        ungrounded_terms("Kidal closed on 31 October 2023", "The Kidal camp closed on 31 October 2023.")
+        == set()
+    )
+    assert ungrounded_terms("Paris closed in 1999", "The Kidal camp closed on 31 October 2023.") == {
+        "paris",
+        "1999",
+    }
 
 
 def test_term_in_tolerates_one_typo_in_long_words_only() -> None:

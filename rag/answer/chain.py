@@ -1,0 +1,187 @@
+"""The pipeline: question → (translate, make standalone) → retrieve → rank → gate → compose or write+verify."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseLanguageModel
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from rag.answer import forms, gate
+from rag.answer.evidence import Evidence, rerank
+from rag.answer.language import Language, not_found, note
+from rag.answer.model import Answer, Event, Source
+from rag.answer.prompts import load_prompt
+from rag.answer.question import NOT_FOUND, Question, analyse, canned_reply, check_question, trim_history
+from rag.answer.verify import check, sentences
+from rag.config import Settings
+from rag.errors import LLMUnavailable, RetrievalUnavailable
+from rag.policy import DEFAULT_POLICY, Policy
+from rag.retrieve import RRF_K, Passage, Retriever, Vocabulary
+from rag.text import defang
+
+log = logging.getLogger(__name__)
+
+LLM_DOWN_NOTE = "(The language model is unavailable; this answer is quoted from the documents.)"
+
+
+class Assistant:
+    """Answers questions from the retrieved passages only; every dependency is passed in."""
+
+    def __init__(
+        self,
+        *,
+        retriever: Retriever,
+        embeddings: Embeddings,
+        llm: BaseLanguageModel | None,
+        settings: Settings,
+        vocabulary: Vocabulary,
+        policy: Policy = DEFAULT_POLICY,
+    ) -> None:
+        self.retriever = retriever
+        self.settings = settings
+        self.policy = policy
+        self.evidence = Evidence(embeddings, vocabulary, policy)
+        self.language = Language(llm, vocabulary, policy)
+        self.retrieve_chain: Runnable = RunnableLambda(self._retrieve)
+        self.write_chain: Runnable | None = None
+        if llm is not None and settings.llm_writes:
+            self.write_chain = load_prompt("write") | llm | StrOutputParser()
+
+    def ask(self, question: str, history: list[dict[str, str]] | None = None) -> Answer:
+        """The whole answer at once."""
+        final = None
+        for event in self.stream(question, history):
+            final = event.final or final
+        assert final is not None
+        return final
+
+    def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[Event]:
+        """Verified sentences as they are written (capable models), then the checked, cited Answer."""
+        question = check_question(question, self.settings)
+        history = trim_history(history or [], self.settings.max_history_chars)
+        canned = canned_reply(question, self.settings.topic)
+        if canned:
+            yield Event(final=canned)
+            return
+        language = self.language.detect(question)
+        translated = self.language.translate(question, language) if language != "en" else None
+        asked = analyse(translated or question, history)
+        # A translation may drop or invent names; the original keeps them (its first word is capitalised anyway).
+        names_of = question.split(" ", 1)[-1] if language != "en" else asked.standalone
+        base = Answer("", False, [], question, asked.standalone, [], form=asked.form.value)
+        if language != "en":
+            base.note = note(language)
+        queries = [asked.standalone] + ([question] if language != "en" else [])
+        candidates = self._candidates(queries)
+        if not candidates or max(p.similarity for p in candidates) < self.settings.min_relevance:
+            yield Event(final=self._refusal(base, language, "no passage is relevant enough"))
+            return
+        ranked = self.evidence.rank(asked.standalone, asked.form, names_of, candidates)
+        passages, ranked = rerank(candidates, ranked, self.settings.top_k)
+        base.retrieved = [_source(n, p) for n, p in enumerate(passages, 1)]
+        if not ranked:
+            yield Event(final=self._refusal(base, language, "no sentence in the passages"))
+            return
+        base.evidence = gate.features(asked.standalone, asked.form, names_of, ranked, passages, self.evidence)
+        base.evidence["p"] = gate.probability(base.evidence, self.policy)
+        if not gate.answerable(base.evidence, self.policy):
+            yield Event(final=self._refusal(base, language, f"weak evidence {base.evidence}"))
+            return
+        if self.write_chain is not None:
+            written = yield from self._write(asked, passages, base)
+            if written is not None:
+                yield Event(final=written)
+                return
+        text, cited = forms.compose(
+            asked.form, asked.standalone, ranked, passages, self.evidence, self.policy
+        )
+        for i, piece in enumerate(
+            text.split("\n\n")
+        ):  # streamed as a writing model's answer is: piece by piece
+            yield Event(token=piece if i == 0 else f"\n\n{piece}")
+        yield Event(final=self._finish(base, text, cited))
+
+    def _write(self, asked: Question, passages: list[Passage], base: Answer) -> Iterator[Event]:
+        """The capable model's answer, streamed sentence by sentence once each is verified; None to fall back."""
+        assert self.write_chain is not None
+        numbered = "\n\n".join(f"[{n}] {p.text}" for n, p in enumerate(passages, 1))
+        deadline = time.monotonic() + self.settings.llm_timeout_s
+        kept, total = [], 0
+        try:
+            stream = self.write_chain.stream({"passages": numbered, "question": asked.standalone})
+            for sentence in sentences(stream):
+                if "NOT FOUND" in sentence.upper():
+                    break
+                total += 1
+                checked = check(sentence, passages, self.evidence, self.policy)
+                if checked.supported:
+                    text = defang(sentence)
+                    kept.append((text, checked.cited))
+                    yield Event(token=("" if len(kept) == 1 else " ") + text)
+                else:
+                    log.info("dropped a generated sentence (%s): %r", checked.why, sentence)
+                if time.monotonic() > deadline:
+                    break
+        except Exception as exc:
+            log.warning("LLM failed, answering extractively: %s", exc)
+            if self.settings.raise_errors:
+                raise LLMUnavailable(str(exc)) from exc
+            base.note = " ".join(x for x in (base.note, LLM_DOWN_NOTE) if x)
+            return None
+        if not kept or len(kept) < self.policy.verify_min_kept * total:
+            log.info("%d of %d generated sentences verified: answering extractively", len(kept), total)
+            return None
+        cited = {n for _, ns in kept for n in ns}
+        return self._finish(base, " ".join(t for t, _ in kept), cited)
+
+    def _candidates(self, queries: list[str]) -> list[Passage]:
+        """The passages for every wording of the question (original and translation), fused by rank."""
+        if len(queries) == 1:
+            return self.retrieve_chain.invoke(queries[0])
+        fused: dict[str, float] = {}
+        by_id: dict[str, Passage] = {}
+        for query in queries:
+            for rank, passage in enumerate(self.retrieve_chain.invoke(query)):
+                fused[passage.chunk_id] = fused.get(passage.chunk_id, 0.0) + 1 / (RRF_K + rank + 1)
+                best = by_id.get(passage.chunk_id)
+                if best is None or passage.similarity > best.similarity:
+                    by_id[passage.chunk_id] = passage
+        order = sorted(fused, key=fused.__getitem__, reverse=True)
+        return [by_id[i] for i in order[: self.settings.rerank_candidates]]
+
+    def _retrieve(self, query: str) -> list[Passage]:
+        try:
+            return self.retriever.search(query, self.settings.rerank_candidates)
+        except RetrievalUnavailable:
+            raise
+        except Exception as exc:
+            raise RetrievalUnavailable(f"search failed: {exc}") from exc
+
+    def _finish(self, base: Answer, text: str, cited: set[int]) -> Answer:
+        base.answer = "\n\n".join(x for x in (text, base.note) if x)
+        base.sources = [s for s in base.retrieved if s.n in cited]
+        return base
+
+    def _refusal(self, base: Answer, language: str, why: str) -> Answer:
+        log.info("refused %r: %s", base.standalone_question, why)
+        base.answer, base.refused, base.sources = not_found(language, NOT_FOUND), True, []
+        return base
+
+
+def _source(n: int, passage: Passage) -> Source:
+    meta = passage.metadata
+    return Source(
+        n=n,
+        title=str(meta.get("title", "")),
+        source=passage.source,
+        chunk_id=passage.chunk_id,
+        score=round(passage.similarity, 4),
+        text=passage.text,
+        date=str(meta.get("date", "")),
+        section=str(meta.get("section", "")),
+    )

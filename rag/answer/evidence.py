@@ -1,0 +1,157 @@
+"""Which sentences of the retrieved passages speak to the question, best first."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from rag.answer.model import Sentence
+from rag.answer.question import Form
+from rag.policy import Policy
+from rag.retrieve import Passage, Vocabulary
+from rag.text import DATE, NUMBER, content_tokens, fold, key_terms, names, split_sentences, term_in, tokenize
+
+SENTENCE_CACHE_SIZE = 50_000
+# A sentence that points back ("He…", "The resolution…") is read with the one before it.
+POINTS_BACK = re.compile(r"(?:He|She|It|They|This|These|The same|Both|By then|Then|Its|Their)\b")
+# Instructions planted in a document are not evidence (OWASP LLM01): never quoted, never sent to a model.
+PLANTED = re.compile(
+    r"ignore (?:all |any |the )?(?:previous|prior|above|your)|system prompt|disregard (?:all |the )?previous",
+    re.I,
+)
+
+
+def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
+    """The values of the wanted kind in a sentence that the question does not already hold."""
+    if form is Form.DATE:
+        found = list(DATE.finditer(text))
+    elif form is Form.NUMBER:
+        found = [m for m in NUMBER.finditer(text) if not DATE.fullmatch(m.group())]
+    elif form is Form.WHO:
+        found = [m for m in _name_matches(text) if " " in m.group() or len(m.group()) > 3]
+    else:
+        return []
+    asked = fold(question)
+    return [m for m in found if fold(m.group()) not in asked]
+
+
+def _name_matches(text: str) -> list[re.Match[str]]:
+    wanted = set(names(text))
+    return (
+        [m for m in re.finditer("|".join(map(re.escape, sorted(wanted, key=len, reverse=True))), text)]
+        if wanted
+        else []
+    )
+
+
+class Evidence:
+    """Scores sentences by meaning and by the question's rare words, with the corpus's statistics."""
+
+    def __init__(self, embeddings: Embeddings, vocabulary: Vocabulary, policy: Policy) -> None:
+        self.embeddings = embeddings
+        self.vocabulary = vocabulary
+        self.policy = policy
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def weights(self, text: str) -> dict[str, float]:
+        """The question's content tokens, typos corrected, each weighted by rarity; generic ones weigh nothing."""
+        weights = {}
+        for token in content_tokens(text):
+            token = self.vocabulary.correct(token, self.policy.typo_min_ratio)
+            generic = self.vocabulary.share(token) > self.policy.generic_df
+            weights[token] = 0.0 if generic else self.vocabulary.idf(token)
+        return weights
+
+    def key_terms(self, text: str) -> set[str]:
+        """The question's names and numbers that are not generic in this corpus."""
+        terms = set()
+        for term in key_terms(text):
+            stems = tokenize(term)
+            if not stems or all(self.vocabulary.share(s) <= self.policy.generic_df for s in stems):
+                terms.add(term)
+        return terms
+
+    def rank(self, query: str, form: Form, names_of: str, passages: list[Passage]) -> list[Sentence]:
+        """Every sentence of the passages, best first; sentences of passages lacking the question's names last."""
+        rows: list[tuple[str, int, int, str]] = []
+        for n, passage in enumerate(passages, 1):
+            heading = str(passage.metadata.get("section") or passage.metadata.get("title") or "")
+            lines = split_sentences(passage.text, self.vocabulary.is_boilerplate)
+            sentences = [s for s in lines if not PLANTED.search(s)]
+            for i, sentence in enumerate(sentences):
+                before = sentences[i - 1] if i and POINTS_BACK.match(sentence) else ""
+                rows.append((f"{before} {sentence}".strip(), n, i, heading))
+        if not rows:
+            return []
+        vectors = self._sentence_vectors([f"{heading}: {text}" for text, _, _, heading in rows])
+        query_vector = np.asarray(self.embeddings.embed_query(query))
+        weights = self.weights(query)
+        total = sum(weights.values())
+        terms = self.key_terms(names_of)
+        gaps = {n: sum(not term_in(t, _full_text(p)) for t in terms) for n, p in enumerate(passages, 1)}
+        scored = []
+        for (text, n, i, heading), vector in zip(rows, vectors):
+            tokens, headed = set(tokenize(text)), set(tokenize(heading))
+            # A word of the section heading frames the sentence but is not what it states: it counts half.
+            found = sum(w if t in tokens else w / 2 if t in headed else 0.0 for t, w in weights.items())
+            overlap = found / total if total else 0.0
+            dense = float(np.dot(query_vector, vector))
+            score = (1 - self.policy.overlap_weight) * dense + self.policy.overlap_weight * overlap
+            if spans(form, text, query):
+                score += self.policy.answer_type_bonus
+            scored.append(Sentence(text, n, i, score, dense, overlap))
+        return sorted(scored, key=lambda s: (gaps[s.passage], -s.score))
+
+    def coverage(self, query: str, text: str) -> float:
+        """IDF-weighted share of the question's content tokens that a text holds."""
+        weights = self.weights(query)
+        total = sum(weights.values())
+        if not total:
+            return 1.0
+        tokens = set(tokenize(text))
+        return sum(w for t, w in weights.items() if t in tokens) / total
+
+    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of sentences, cached: the same corpus sentences come back query after query."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            if len(self._vectors) + len(missing) > SENTENCE_CACHE_SIZE:
+                self._vectors.clear()
+            for text, vector in zip(missing, self.embeddings.embed_documents(missing)):
+                self._vectors[text] = np.asarray(vector)
+        return np.asarray([self._vectors[t] for t in texts])
+
+    def similarity(self, text: str, others: list[str]) -> float:
+        """The best cosine between a text and any of the others."""
+        if not others:
+            return 0.0
+        vector = np.asarray(self.embeddings.embed_query(text))
+        return float(np.max(self._sentence_vectors(others) @ vector))
+
+
+def rerank(
+    passages: list[Passage], ranked: list[Sentence], top_k: int
+) -> tuple[list[Passage], list[Sentence]]:
+    """The top_k passages ordered by their best sentence, renumbered 1..k, with their sentences."""
+    order: list[int] = []
+    for sentence in ranked:
+        if sentence.passage not in order:
+            order.append(sentence.passage)
+    order += [n for n in range(1, len(passages) + 1) if n not in order]
+    kept = order[:top_k]
+    number = {old: new for new, old in enumerate(kept, 1)}
+    return [passages[old - 1] for old in kept], [
+        replace(s, passage=number[s.passage]) for s in ranked if s.passage in number
+    ]
+
+
+def _full_text(passage: Passage) -> str:
+    return f"{passage.metadata.get('title', '')} {passage.metadata.get('section', '')} {passage.text}"
+
+
+def full_text(passage: Passage) -> str:
+    """A passage with its title and section heading, which belong to what it says."""
+    return _full_text(passage)

@@ -1,0 +1,136 @@
+"""The answer shapes a reader sees: a short fact with its sentence, a list, an explanation, disagreeing sources."""
+
+from __future__ import annotations
+
+import re
+
+from rag.answer.evidence import Evidence, spans
+from rag.answer.model import Sentence
+from rag.answer.question import Form
+from rag.policy import Policy
+from rag.retrieve import Passage
+from rag.text import STOPWORDS, defang, fold, key_terms, tokenize
+
+FACT_FORMS = (Form.DATE, Form.NUMBER, Form.WHO)
+# The words after a number name what it counts, up to the verb ("143 vehicles carrying …" → "143 vehicles").
+VERB_ENDING = re.compile(r"(?:ed|ing)$")
+UNIT = re.compile(r"\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
+
+
+def compose(
+    form: Form,
+    query: str,
+    ranked: list[Sentence],
+    passages: list[Passage],
+    evidence: Evidence,
+    policy: Policy,
+) -> tuple[str, set[int]]:
+    """The answer text, each piece cited, and the passages it cites."""
+    if form is Form.LIST:
+        chosen = gather(ranked, query, policy.list_ratio, policy.max_list_items, new_facts=True)
+        if len(chosen) > 1:
+            return "\n".join(f"- {cite(s)}" for s in chosen), {s.passage for s in chosen}
+    if form is Form.EXPLAIN:
+        chosen = gather(ranked, query, policy.explain_ratio, policy.max_explain_sentences, new_facts=False)
+        return " ".join(cite(s) for s in chosen), {s.passage for s in chosen}
+    return fact(form, query, ranked, passages, evidence, policy)
+
+
+def fact(
+    form: Form,
+    query: str,
+    ranked: list[Sentence],
+    passages: list[Passage],
+    evidence: Evidence,
+    policy: Policy,
+) -> tuple[str, set[int]]:
+    """A short answer first, then the sentence that states it; another source's differing figure beside it."""
+    best = ranked[0]
+    lines = []
+    short = short_answer(form, best.text, query, evidence)
+    if short:
+        lines.append(f"{short} [{best.passage}].")
+    lines.append(f"“{defang(best.text)}” [{best.passage}]")
+    cited = {best.passage}
+    if form in FACT_FORMS:
+        values = {_value(m.group()) for m in spans(form, best.text, query)}
+        terms = evidence.key_terms(query)
+        for other in ranked[1:8]:
+            if other.score < policy.disagreement_ratio * best.score:
+                continue
+            if other.text == best.text:
+                continue
+            theirs = {_value(m.group()) for m in spans(form, other.text, query)}
+            same_subject = terms <= key_terms(other.text) | {t for t in terms if fold(t) in fold(other.text)}
+            if theirs and values and not theirs & values and same_subject:
+                lines.append(f"Another source gives: “{defang(other.text)}” [{other.passage}]")
+                cited.add(other.passage)
+                break
+    return "\n\n".join(lines), cited
+
+
+def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> str:
+    """The value asked for, taken from the sentence: the one nearest the question's words there."""
+    found = spans(form, sentence, query)
+    if not found:
+        return ""
+    weights = evidence.weights(query)
+    anchors = [
+        m.start()
+        for m in re.finditer(r"[^\W_]+", sentence)
+        if tokenize(m.group())[:1]
+        and evidence.vocabulary.correct(tokenize(m.group())[0], evidence.policy.typo_min_ratio) in weights
+    ]
+    match = min(found, key=lambda m: min((abs(m.start() - a) for a in anchors), default=0))
+    value = match.group()
+    if form is Form.DATE:
+        has_day = re.match(r"\d{1,2}\s+[A-Z]", value) or re.search(r"[a-z]\s+\d{1,2}\b(?!\d)", value)
+        return f"On {value}" if has_day else f"In {value}"
+    if form is Form.NUMBER:
+        unit = UNIT.match(sentence[match.end() :])
+        kept = []
+        for word in unit.group(1).split() if unit else []:
+            if word in STOPWORDS or VERB_ENDING.search(word) or len(kept) == 2:
+                break
+            kept.append(word)
+        return " ".join([value, *kept])
+    return value
+
+
+def gather(
+    ranked: list[Sentence], query: str, ratio: float, limit: int, *, new_facts: bool
+) -> list[Sentence]:
+    """The best sentence and the ones that follow it (an account goes on), then others close to it in score.
+
+    Each adds something; they come back in the documents' order.
+    """
+    best = ranked[0]
+    chosen: list[Sentence] = [best]
+    seen = key_terms(best.text) | key_terms(query)
+    following = sorted(
+        (s for s in ranked if s.passage == best.passage and 0 < s.position - best.position <= limit // 2),
+        key=lambda s: s.position,
+    )
+    for sentence in [*following, *ranked[1:]]:
+        if len(chosen) >= limit:
+            break
+        if sentence not in following and sentence.score < ratio * best.score:
+            continue
+        if any(sentence.text in c.text or c.text in sentence.text for c in chosen):
+            continue
+        new = key_terms(sentence.text) - seen
+        if new_facts and not new:
+            continue
+        chosen.append(sentence)
+        seen |= new
+    return sorted(chosen, key=lambda s: (s.passage, s.position))
+
+
+def cite(sentence: Sentence) -> str:
+    """A sentence with its citation."""
+    text = defang(sentence.text).rstrip()
+    return f"{text} [{sentence.passage}]"
+
+
+def _value(text: str) -> str:
+    return fold(text).replace(",", "")

@@ -1,0 +1,100 @@
+"""The question's language, and its translation into the documents' language before search."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+
+from langchain_core.language_models import BaseLanguageModel
+from langchain_core.output_parsers import StrOutputParser
+
+from rag.answer.prompts import load_prompt
+from rag.policy import Policy
+from rag.retrieve import Vocabulary
+from rag.text import STOPWORDS, first_line, stem, ungrounded_terms, words
+
+log = logging.getLogger(__name__)
+
+LANGUAGE_NAMES = {
+    "fr": "French",
+    "es": "Spanish",
+    "pt": "Portuguese",
+    "de": "German",
+    "it": "Italian",
+    "nl": "Dutch",
+    "ar": "Arabic",
+    "ru": "Russian",
+    "tr": "Turkish",
+    "pl": "Polish",
+    "sw": "Swahili",
+    "zh": "Chinese",
+    "ja": "Japanese",
+    "en": "English",
+}
+# What a reply in the user's language says about the English documents it quotes, and how it refuses.
+NOTES = {
+    "fr": "(Réponse tirée des documents, qui sont en anglais.)",
+    "es": "(Respuesta tomada de los documentos, que están en inglés.)",
+    "pt": "(Resposta tirada dos documentos, que estão em inglês.)",
+    "de": "(Antwort aus den Dokumenten, die auf Englisch sind.)",
+}
+NOT_FOUND = {
+    "fr": "Je n'ai pas trouvé cela dans les documents.",
+    "es": "No encontré eso en los documentos.",
+    "pt": "Não encontrei isso nos documentos.",
+    "de": "Das habe ich in den Dokumenten nicht gefunden.",
+}
+DEFAULT_NOTE = "(Answered from the documents, which are in English.)"
+
+
+class Language:
+    """Detects a question's language and translates it with the configured model's few-shot completion."""
+
+    def __init__(self, llm: BaseLanguageModel | None, vocabulary: Vocabulary, policy: Policy) -> None:
+        self.vocabulary = vocabulary
+        self.policy = policy
+        self.chain = None
+        if llm is not None:
+            self.chain = load_prompt("translate") | llm.bind(stop=["\n"]) | StrOutputParser()
+
+    @cached_property
+    def _identifier(self):  # noqa: ANN202
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
+        identifier.set_languages(list(LANGUAGE_NAMES))
+        return identifier
+
+    def detect(self, question: str) -> str:
+        """The question's language code; the documents' ("en") when most of its words are the corpus's own."""
+        found = [w for w in words(question) if not w.isdigit()]
+        known = sum(w in STOPWORDS or stem(w) in self.vocabulary.frequencies for w in found)
+        if not found or known / len(found) >= self.policy.known_words_same_language:
+            return "en"
+        return str(self._identifier.classify(question)[0])
+
+    def translate(self, question: str, language: str) -> str | None:
+        """The question in English, or None when no model is configured or the translation is unusable."""
+        if self.chain is None:
+            return None
+        name = LANGUAGE_NAMES.get(language, language)
+        try:
+            text = first_line(self.chain.invoke({"language": name, "question": question}))
+        except Exception as exc:  # a failing backend must not stop the answer
+            log.warning("translation failed: %s", exc)
+            return None
+        # A translation longer than twice the question, or naming what the question does not, was invented.
+        if not text or len(text) > 2 * len(question) + 40 or ungrounded_terms(text, question):
+            log.info("translation %r of %r rejected", text, question)
+            return None
+        return text
+
+
+def note(language: str) -> str:
+    """The one-line note for a reply quoted from English documents."""
+    return NOTES.get(language, DEFAULT_NOTE)
+
+
+def not_found(language: str, default: str) -> str:
+    """The refusal in the user's language."""
+    return NOT_FOUND.get(language, default)

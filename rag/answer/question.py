@@ -1,0 +1,166 @@
+"""What a question asks: input checks, canned replies, its form, and follow-ups made standalone."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from rag.answer.model import Answer
+from rag.config import Settings
+from rag.errors import InputRejected
+from rag.text import clean_input, content_tokens, first_line, names, strip_markup
+
+NOT_FOUND = "I could not find that in the documents."
+OFF_LIMITS = "I can only answer questions from the documents; I cannot share my instructions."
+THANKS = "You're welcome. Ask me anything else about the documents."
+
+SMALLTALK = re.compile(
+    r"^\s*(?:(?P<greet>hi|hello|hey|good (?:morning|afternoon|evening)|greetings|bonjour|salut)"
+    r"|(?P<thanks>thanks?(?: you)?(?: very much| a lot| so much)?|thx|merci(?: beaucoup)?|ok(?:ay)?,? thanks?"
+    r"|great,? thanks?)|(?P<bye>bye|goodbye|see you|au revoir))(?: there)?[\s!.?]*$",
+    re.I,
+)
+# OWASP LLM01/LLM07: requests for the prompt or to drop the rules get a fixed reply, never the model.
+INSTRUCTION_PROBE = re.compile(
+    r"system prompt|your (?:instructions|prompt|rules|guidelines)|initial prompt|"
+    r"ignore (?:all |any |the )?(?:previous|prior|above|earlier|your)|disregard (?:all |the )?(?:previous|above)|"
+    r"developer mode|jailbreak|you are now|pretend (?:to be|you are)|"
+    r"ignore[sz]? (?:les |tes |toutes )?(?:instructions|consignes)|instructions pr[ée]c[ée]dentes",
+    re.I,
+)
+
+
+class Form(Enum):
+    """The shape of answer a question asks for."""
+
+    DATE = "date"
+    NUMBER = "number"
+    WHO = "who"
+    FACT = "fact"
+    LIST = "list"
+    EXPLAIN = "explain"
+
+
+# English question syntax, not this corpus: each pattern names a kind of answer any document set can hold.
+FORMS = [
+    (
+        Form.EXPLAIN,
+        r"^\W*(?:why|how (?:did|do|does|was|were|is|are|has|have|had|can|could|will|would)\b)"
+        r"|\b(?:summari[sz]e|summary|explain|describe|overview|what happened|tell me (?:about|more)|"
+        r"what (?:was|were|is|are) the (?:reasons?|causes?|role|impact|consequences?|effects?|story))\b",
+    ),
+    (
+        Form.LIST,
+        r"\b(?:list|name (?:the|all|every)|enumerate)\b|^\W*(?:which|what|who) (?:were|are) (?:the|all)\b"
+        r"|^\W*(?:in )?(?:which|what) (?:\w+ )?\w+(?<!ss)(?<!us)(?<!is)s\b(?! (?:was|is|did|does|has)\b)",
+    ),
+    (
+        Form.DATE,
+        r"^\W*(?:when|until when|by when|since when)\b|\bwhat (?:date|year|day|month)\b|\bin what year\b"
+        r"|\bon what (?:date|day)\b|\bhow long ago\b",
+    ),
+    (
+        Form.NUMBER,
+        r"\bhow (?:many|much|far|long|large|big|high)\b|\bwhat (?:percentage|share|number|proportion|"
+        r"amount|figure|budget|cost|total|size|strength)\b|\bhow many\b",
+    ),
+    (Form.WHO, r"^\W*(?:who|whom|whose)\b|\bwhich (?:person|official|man|woman|leader|general)\b"),
+]
+FORM_PATTERNS = [(form, re.compile(pattern, re.I)) for form, pattern in FORMS]
+# A follow-up points back with a pronoun or a fragment ("and Tessalit?", "what about the police?").
+POINTS_BACK = re.compile(
+    r"\b(?:he|she|him|his|her|hers|it|its|they|them|their|theirs|there|then|that one|this one|those|these"
+    r"|the same)\b|^\W*(?:and|what about|how about|also|same for)\b",
+    re.I,
+)
+# A question this short with history is read in the conversation's context.
+FRAGMENT_TOKENS = 2
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question, made standalone for search, with the form of answer it wants."""
+
+    asked: str
+    standalone: str
+    form: Form
+    names: tuple[str, ...]
+    follow_up: bool = False
+
+
+def check_question(question: str, settings: Settings) -> str:
+    """Refuse empty or over-long questions before any work is done."""
+    question = clean_input(question).strip()
+    if not question:
+        raise InputRejected("Please type a question.")
+    if len(question) > settings.max_question_chars:
+        raise InputRejected(
+            f"Your question is {len(question)} characters long; the limit is {settings.max_question_chars}."
+        )
+    return question
+
+
+def trim_history(history: list[dict[str, str]], max_chars: int) -> list[dict[str, str]]:
+    """The most recent turns that fit the budget, oldest first."""
+    kept: list[dict[str, str]] = []
+    used = 0
+    for turn in reversed(history or []):
+        if turn.get("role") not in ("user", "assistant") or not isinstance(turn.get("content"), str):
+            raise InputRejected("history must be a list of {role: user|assistant, content: str}")
+        content = clean_input(turn["content"])
+        used += len(content)
+        if used > max_chars:
+            break
+        kept.append({"role": turn["role"], "content": content})
+    return kept[::-1]
+
+
+def canned_reply(question: str, topic: str) -> Answer | None:
+    """Greetings, thanks and probes for the instructions, answered without search or model."""
+    smalltalk = SMALLTALK.match(question)
+    if smalltalk:
+        greeting = f"Hello! Ask me about {topic}."
+        text = greeting if smalltalk.group("greet") else THANKS if smalltalk.group("thanks") else "Goodbye!"
+        return Answer(text, False, [], question, question)
+    if INSTRUCTION_PROBE.search(question):
+        return Answer(OFF_LIMITS, True, [], question, question)
+    return None
+
+
+def form_of(question: str) -> Form:
+    """The kind of answer the question wants."""
+    for form, pattern in FORM_PATTERNS:
+        if pattern.search(question):
+            return form
+    return Form.FACT
+
+
+def analyse(question: str, history: list[dict[str, str]]) -> Question:
+    """The question with its form; a follow-up carries the previous question's subject."""
+    asked = strip_markup(question).strip()
+    form = form_of(asked)
+    own_names = tuple(names(asked))
+    previous = [t["content"] for t in history if t["role"] == "user"]
+    if not previous or not is_follow_up(asked):
+        return Question(asked, asked, form, own_names)
+    earlier = strip_markup(previous[-1]).strip()
+    if form is Form.FACT and len(content_tokens(asked)) <= FRAGMENT_TOKENS + len(own_names):
+        form = form_of(earlier)  # "and Tessalit?" asks what the previous question asked
+    topic = " ".join(dict.fromkeys(names(earlier) + _reply_names(history)))
+    standalone = f"{asked} ({topic or earlier})"
+    return Question(asked, standalone, form, own_names, follow_up=True)
+
+
+def is_follow_up(question: str) -> bool:
+    """The question points back to the conversation or is too short to stand alone."""
+    return bool(POINTS_BACK.search(question)) or len(content_tokens(question)) <= FRAGMENT_TOKENS
+
+
+def _reply_names(history: list[dict[str, str]]) -> list[str]:
+    """The first names in the last reply's first sentence: what "he" or "it" most likely refers to."""
+    replies = [t["content"] for t in history if t["role"] == "assistant" and t["content"] != NOT_FOUND]
+    if not replies:
+        return []
+    reply = re.sub(r"\[\d+\]|[“”\"*]", "", first_line(replies[-1]))
+    return names(reply)[:2]
