@@ -156,6 +156,23 @@ class KeywordRetriever:
         self.docs = store.all_chunks()
         self.index = BM25Index([tokenize(_keyword_text(doc)) for doc in self.docs])
         self.index.vocabulary.boilerplate = boilerplate_labels(self.docs, policy.boilerplate_share)
+        self._by_position = {(d.metadata.get("source"), d.metadata.get("position")): d for d in self.docs}
+
+    def following(self, passage: Passage) -> Passage:
+        """The passage with the chunk after it in its document appended (its overlap once): an account goes on."""
+        position = passage.metadata.get("position")
+        after = (
+            self._by_position.get((passage.metadata.get("source"), position + 1))
+            if position is not None
+            else None
+        )
+        if after is None:
+            return passage
+        text = after.page_content
+        shared = next((n for n in range(min(len(text), 200), 0, -1) if passage.text.endswith(text[:n])), 0)
+        return replace(
+            passage, text=f"{passage.text}{text[shared:]}" if shared else f"{passage.text}\n{text}"
+        )
 
     def search(self, query: str, k: int) -> list[Passage]:
         """Top k by BM25; similarity is still the cosine, so the relevance gate means the same thing."""

@@ -83,5 +83,6 @@ class Runtime:
             llm=self.llm if llm == "configured" else llm,
             settings=settings or self.settings,
             vocabulary=self.keyword.index.vocabulary,
+            following=self.keyword.following,
             policy=policy,
         )

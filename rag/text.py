@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
@@ -39,8 +40,15 @@ NAME = re.compile(
     r"[A-ZÀ-Ý][\w'’À-ÿ-]*(?:\s+(?:(?:of|de|du|des|la|le|al|el|the|and)\s+)?[A-ZÀ-Ý][\w'’À-ÿ-]*)*"
 )
 _WORD = re.compile(r"\d[\d,.]*\d|\d|[^\W\d_]+")
-_segmenter = pysbd.Segmenter(language="en", clean=False)
-_stemmer = snowballstemmer.stemmer("english")
+# Snowball stemmers and pysbd segmenters keep state while they work: one of each per thread.
+_local = threading.local()
+
+
+def _tools() -> threading.local:
+    if not hasattr(_local, "stemmer"):
+        _local.stemmer = snowballstemmer.stemmer("english")
+        _local.segmenter = pysbd.Segmenter(language="en", clean=False)
+    return _local
 
 
 def fold(text: str) -> str:
@@ -52,7 +60,7 @@ def fold(text: str) -> str:
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """The Snowball (Porter 2) stem of a folded word."""
-    return _stemmer.stemWord(word)
+    return str(_tools().stemmer.stemWord(word))
 
 
 def words(text: str) -> list[str]:
@@ -105,7 +113,7 @@ def split_sentences(text: str, skip_line: Callable[[str], bool] | None = None) -
         line = re.sub(r"\s+", " ", line)
         if len(line) < 3 or line.endswith(":"):
             continue
-        parts += [s.strip() for s in _segmenter.segment(line) if len(s.strip()) > 2]
+        parts += [s.strip() for s in _tools().segmenter.segment(line) if len(s.strip()) > 2]
     return parts
 
 

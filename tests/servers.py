@@ -169,6 +169,6 @@ def llama_server(log_dir: Path, port: int | None = None) -> Iterator[Served]:
         "--host",
         "127.0.0.1",
     ]
-    command += ["--port", str(port), "--n_ctx", "2048", "--model_alias", "gemma"]
+    command += ["--port", str(port), "--n_ctx", "2048", "--model_alias", "gemma", "--n_threads", "2"]
     with serve(command, clean_env(), port, "/v1/models", log_dir / f"llama-{port}.log") as served:
         yield served

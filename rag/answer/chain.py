@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseLanguageModel
-from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answer import forms, gate
@@ -16,7 +15,7 @@ from rag.answer.evidence import Evidence, rerank
 from rag.answer.language import Language, not_found, note
 from rag.answer.model import Answer, Event, Source
 from rag.answer.prompts import load_prompt
-from rag.answer.question import NOT_FOUND, Question, analyse, canned_reply, check_question, trim_history
+from rag.answer.question import NOT_FOUND, Form, Question, analyse, canned_reply, check_question, trim_history
 from rag.answer.verify import check, sentences
 from rag.config import Settings
 from rag.errors import LLMUnavailable, RetrievalUnavailable
@@ -26,6 +25,7 @@ from rag.text import defang
 
 log = logging.getLogger(__name__)
 
+WRITE_PROMPT = load_prompt("write")
 LLM_DOWN_NOTE = "(The language model is unavailable; this answer is quoted from the documents.)"
 
 
@@ -40,17 +40,19 @@ class Assistant:
         llm: BaseLanguageModel | None,
         settings: Settings,
         vocabulary: Vocabulary,
+        following: Callable[[Passage], Passage] | None = None,
         policy: Policy = DEFAULT_POLICY,
     ) -> None:
         self.retriever = retriever
+        self.following = following
         self.settings = settings
         self.policy = policy
         self.evidence = Evidence(embeddings, vocabulary, policy)
         self.language = Language(llm, vocabulary, policy)
         self.retrieve_chain: Runnable = RunnableLambda(self._retrieve)
-        self.write_chain: Runnable | None = None
+        self.writer: BaseLanguageModel | None = None
         if llm is not None and settings.llm_writes:
-            self.write_chain = load_prompt("write") | llm | StrOutputParser()
+            self.writer = llm
 
     def ask(self, question: str, history: list[dict[str, str]] | None = None) -> Answer:
         """The whole answer at once."""
@@ -81,6 +83,10 @@ class Assistant:
         if not candidates or max(p.similarity for p in candidates) < self.settings.min_relevance:
             yield Event(final=self._refusal(base, language, "no passage is relevant enough"))
             return
+        if asked.form in (Form.EXPLAIN, Form.LIST) and self.following is not None:
+            # Lists and explanations run on past a chunk's end: the best passages are read on into the next one.
+            reach = self.policy.read_on_passages
+            candidates = [self.following(p) for p in candidates[:reach]] + candidates[reach:]
         ranked = self.evidence.rank(asked.standalone, asked.form, names_of, candidates)
         passages, ranked = rerank(candidates, ranked, self.settings.top_k)
         base.retrieved = [_source(n, p) for n, p in enumerate(passages, 1)]
@@ -92,7 +98,7 @@ class Assistant:
         if not gate.answerable(base.evidence, self.policy):
             yield Event(final=self._refusal(base, language, f"weak evidence {base.evidence}"))
             return
-        if self.write_chain is not None:
+        if self.writer is not None:
             written = yield from self._write(asked, passages, base)
             if written is not None:
                 yield Event(final=written)
@@ -108,13 +114,16 @@ class Assistant:
 
     def _write(self, asked: Question, passages: list[Passage], base: Answer) -> Iterator[Event]:
         """The capable model's answer, streamed sentence by sentence once each is verified; None to fall back."""
-        assert self.write_chain is not None
+        assert self.writer is not None
         numbered = "\n\n".join(f"[{n}] {p.text}" for n, p in enumerate(passages, 1))
         deadline = time.monotonic() + self.settings.llm_timeout_s
         kept, total = [], 0
         try:
-            stream = self.write_chain.stream({"passages": numbered, "question": asked.standalone})
-            for sentence in sentences(stream):
+            prompt = WRITE_PROMPT.invoke({"passages": numbered, "question": asked.standalone})
+            # The model's own stream, not a chain's: closing it at the deadline must stop the request at once
+            # (a closed LCEL stream is drained to its end first).
+            stream = (_text(chunk) for chunk in self.writer.stream(prompt))
+            for sentence in sentences(_until(deadline, stream)):
                 if "NOT FOUND" in sentence.upper():
                     break
                 total += 1
@@ -125,8 +134,6 @@ class Assistant:
                     yield Event(token=("" if len(kept) == 1 else " ") + text)
                 else:
                     log.info("dropped a generated sentence (%s): %r", checked.why, sentence)
-                if time.monotonic() > deadline:
-                    break
         except Exception as exc:
             log.warning("LLM failed, answering extractively: %s", exc)
             if self.settings.raise_errors:
@@ -171,6 +178,20 @@ class Assistant:
         log.info("refused %r: %s", base.standalone_question, why)
         base.answer, base.refused, base.sources = not_found(language, NOT_FOUND), True, []
         return base
+
+
+def _text(chunk: object) -> str:
+    """The text of a streamed chunk: a chat model's message chunk or a completion model's string."""
+    return chunk if isinstance(chunk, str) else str(getattr(chunk, "content", ""))
+
+
+def _until(deadline: float, tokens: Iterator[str]) -> Iterator[str]:
+    """The tokens that arrive before the deadline: a model that writes on and on is cut off."""
+    for token in tokens:
+        yield token
+        if time.monotonic() > deadline:
+            log.warning("generation stopped at the time limit")
+            return
 
 
 def _source(n: int, passage: Passage) -> Source:

@@ -12,9 +12,23 @@ from rag.answer.model import Sentence
 from rag.answer.question import Form
 from rag.policy import Policy
 from rag.retrieve import Passage, Vocabulary
-from rag.text import DATE, NUMBER, content_tokens, fold, key_terms, names, split_sentences, term_in, tokenize
+from rag.text import (
+    DATE,
+    NUMBER,
+    STOPWORDS,
+    content_tokens,
+    fold,
+    key_terms,
+    names,
+    split_sentences,
+    stem,
+    term_in,
+    tokenize,
+    words,
+)
 
 SENTENCE_CACHE_SIZE = 50_000
+MIN_WORDS = 3
 # A sentence that points back ("He…", "The resolution…") is read with the one before it.
 POINTS_BACK = re.compile(r"(?:He|She|It|They|This|These|The same|Both|By then|Then|Its|Their)\b")
 # Instructions planted in a document are not evidence (OWASP LLM01): never quoted, never sent to a model.
@@ -76,33 +90,36 @@ class Evidence:
 
     def rank(self, query: str, form: Form, names_of: str, passages: list[Passage]) -> list[Sentence]:
         """Every sentence of the passages, best first; sentences of passages lacking the question's names last."""
-        rows: list[tuple[str, int, int, str]] = []
+        rows: list[tuple[str, int, int, str, int]] = []
         for n, passage in enumerate(passages, 1):
             heading = str(passage.metadata.get("section") or passage.metadata.get("title") or "")
             lines = split_sentences(passage.text, self.vocabulary.is_boilerplate)
-            sentences = [s for s in lines if not PLANTED.search(s)]
+            # A line of one or two words ("Liquidation.") names a topic; it states nothing.
+            sentences = [s for s in lines if not PLANTED.search(s) and len(s.split()) >= MIN_WORDS]
             for i, sentence in enumerate(sentences):
                 before = sentences[i - 1] if i and POINTS_BACK.match(sentence) else ""
-                rows.append((f"{before} {sentence}".strip(), n, i, heading))
+                rows.append((f"{before} {sentence}".strip(), n, i, heading, i - 1 if before else i))
         if not rows:
             return []
-        vectors = self._sentence_vectors([f"{heading}: {text}" for text, _, _, heading in rows])
+        headed = self._sentence_vectors([f"{heading}: {text}" for text, _, _, heading, _ in rows])
+        bare = self._sentence_vectors([text for text, _, _, _, _ in rows])
         query_vector = np.asarray(self.embeddings.embed_query(query))
         weights = self.weights(query)
         total = sum(weights.values())
         terms = self.key_terms(names_of)
         gaps = {n: sum(not term_in(t, _full_text(p)) for t in terms) for n, p in enumerate(passages, 1)}
         scored = []
-        for (text, n, i, heading), vector in zip(rows, vectors):
+        for (text, n, i, heading, start), with_heading, alone in zip(rows, headed, bare):
             tokens, headed = set(tokenize(text)), set(tokenize(heading))
             # A word of the section heading frames the sentence but is not what it states: it counts half.
             found = sum(w if t in tokens else w / 2 if t in headed else 0.0 for t, w in weights.items())
             overlap = found / total if total else 0.0
-            dense = float(np.dot(query_vector, vector))
+            # The heading helps a sentence that leaves its subject to it, and dilutes one that does not.
+            dense = max(float(np.dot(query_vector, with_heading)), float(np.dot(query_vector, alone)))
             score = (1 - self.policy.overlap_weight) * dense + self.policy.overlap_weight * overlap
             if spans(form, text, query):
                 score += self.policy.answer_type_bonus
-            scored.append(Sentence(text, n, i, score, dense, overlap))
+            scored.append(Sentence(text, n, i, score, start, dense, overlap))
         return sorted(scored, key=lambda s: (gaps[s.passage], -s.score))
 
     def coverage(self, query: str, text: str) -> float:
@@ -113,6 +130,23 @@ class Evidence:
             return 1.0
         tokens = set(tokenize(text))
         return sum(w for t, w in weights.items() if t in tokens) / total
+
+    def soft_coverage(self, query: str, text: str) -> float:
+        """Like coverage, but a missing word counts by its closest word in the text ("boss" ~ "head")."""
+        weights = self.weights(query)
+        total = sum(weights.values())
+        if not total:
+            return 1.0
+        present = set(tokenize(text))
+        by_stem = {stem(w): w for w in words(query)}
+        missing = [t for t in weights if t not in present and weights[t]]
+        others = sorted({w for w in words(text) if w not in STOPWORDS and not w.isdigit()})
+        closeness = {t: 0.0 for t in missing}
+        if missing and others:
+            queried = self._sentence_vectors([by_stem.get(t, t) for t in missing])
+            found = self._sentence_vectors(others)
+            closeness = dict(zip(missing, np.max(queried @ found.T, axis=1).tolist()))
+        return sum(w * (1.0 if t in present else closeness.get(t, 0.0)) for t, w in weights.items()) / total
 
     def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
         """Embeddings of sentences, cached: the same corpus sentences come back query after query."""

@@ -116,14 +116,21 @@ def gather(
             break
         if sentence not in following and sentence.score < ratio * best.score:
             continue
-        if any(sentence.text in c.text or c.text in sentence.text for c in chosen):
+        if any(_overlaps(sentence, c) for c in chosen):
             continue
         new = key_terms(sentence.text) - seen
-        if new_facts and not new:
+        if new_facts and not new and sentence not in following:
             continue
         chosen.append(sentence)
         seen |= new
     return sorted(chosen, key=lambda s: (s.passage, s.position))
+
+
+def _overlaps(one: Sentence, other: Sentence) -> bool:
+    """The two quote some of the same sentences (one read with the sentence before it)."""
+    if one.text in other.text or other.text in one.text:
+        return True
+    return one.passage == other.passage and one.start <= other.position and other.start <= one.position
 
 
 def cite(sentence: Sentence) -> str:

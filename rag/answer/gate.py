@@ -13,7 +13,7 @@ from rag.text import term_in, tokenize
 
 FEATURES = (
     "dense", "overlap", "passage_coverage", "key_terms_found", "sentence_terms", "rarest", "missing_idf",
-    "top3_overlap",
+    "top3_overlap", "soft_coverage",
 )  # fmt: skip
 
 
@@ -37,6 +37,7 @@ def features(
     return {
         "missing_idf": max(missing, default=0.0) / ceiling,
         "top3_overlap": max(s.overlap for s in ranked[:3]),
+        "soft_coverage": evidence.soft_coverage(query, near),
         "sentence_terms": in_sentence,
         "rarest": float(not rarest or rarest in set(tokenize(near)) or term_in(rarest, near)),
         "dense": best.dense,

@@ -83,8 +83,14 @@ class Language:
         except Exception as exc:  # a failing backend must not stop the answer
             log.warning("translation failed: %s", exc)
             return None
-        # A translation longer than twice the question, or naming what the question does not, was invented.
-        if not text or len(text) > 2 * len(question) + 40 or ungrounded_terms(text, question):
+        # Names change across languages ("ONU" → "UN"), numbers do not: a number the question lacks, or a name
+        # neither the question nor the corpus holds, was invented (the few-shot examples leak into a small model).
+        invented = {
+            t
+            for t in ungrounded_terms(text, question)
+            if t[0].isdigit() or stem(t) not in self.vocabulary.frequencies
+        }
+        if not text or len(text) > 2 * len(question) + 40 or invented:
             log.info("translation %r of %r rejected", text, question)
             return None
         return text

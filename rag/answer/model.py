@@ -52,6 +52,7 @@ class Sentence:
     passage: int
     position: int
     score: float
+    start: int
     dense: float
     overlap: float
 

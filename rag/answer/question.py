@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from rapidfuzz import fuzz, process
+
 from rag.answer.model import Answer
 from rag.config import Settings
 from rag.errors import InputRejected
@@ -53,7 +55,7 @@ FORMS = [
     (
         Form.LIST,
         r"\b(?:list|name (?:the|all|every)|enumerate)\b|^\W*(?:which|what|who) (?:were|are) (?:the|all)\b"
-        r"|^\W*(?:in )?(?:which|what) (?:\w+ )?\w+(?<!ss)(?<!us)(?<!is)s\b(?! (?:was|is|did|does|has)\b)",
+        r"|^\W*(?:\w+ )?(?:which|what) (?:\w+ )?\w{2,}s\b(?<!ss)(?<!us)(?<!is)(?<!\bwas)(?<!\bhas)(?<!\bdoes)",
     ),
     (
         Form.DATE,
@@ -68,6 +70,8 @@ FORMS = [
     (Form.WHO, r"^\W*(?:who|whom|whose)\b|\bwhich (?:person|official|man|woman|leader|general)\b"),
 ]
 FORM_PATTERNS = [(form, re.compile(pattern, re.I)) for form, pattern in FORMS]
+# English question words, for reading "wen" as "when" and "wat" as "what" (one letter off, 80 in rapidfuzz).
+QUESTION_OPENERS = ("when", "what", "who", "whom", "whose", "where", "which", "why", "how")
 # A follow-up points back with a pronoun or a fragment ("and Tessalit?", "what about the police?").
 POINTS_BACK = re.compile(
     r"\b(?:he|she|him|his|her|hers|it|its|they|them|their|theirs|there|then|that one|this one|those|these"
@@ -129,7 +133,14 @@ def canned_reply(question: str, topic: str) -> Answer | None:
 
 
 def form_of(question: str) -> Form:
-    """The kind of answer the question wants."""
+    """The kind of answer the question wants; a mistyped first question word is read as the one it resembles."""
+    first = re.match(r"\W*([A-Za-z]+)", question)
+    if first and first.group(1).lower() not in QUESTION_OPENERS:
+        match = process.extractOne(
+            first.group(1).lower(), QUESTION_OPENERS, scorer=fuzz.ratio, score_cutoff=80
+        )
+        if match:
+            question = question[: first.start(1)] + str(match[0]) + question[first.end(1) :]
     for form, pattern in FORM_PATTERNS:
         if pattern.search(question):
             return form
@@ -147,8 +158,9 @@ def analyse(question: str, history: list[dict[str, str]]) -> Question:
     earlier = strip_markup(previous[-1]).strip()
     if form is Form.FACT and len(content_tokens(asked)) <= FRAGMENT_TOKENS + len(own_names):
         form = form_of(earlier)  # "and Tessalit?" asks what the previous question asked
-    topic = " ".join(dict.fromkeys(names(earlier) + _reply_names(history)))
-    standalone = f"{asked} ({topic or earlier})"
+    # The earlier question supplies the words a follow-up leaves out; the reply, what "he" or "it" refers to.
+    topic = " ".join(dict.fromkeys([earlier, *_reply_names(history)]))
+    standalone = f"{asked} ({topic})"
     return Question(asked, standalone, form, own_names, follow_up=True)
 
 
