@@ -73,8 +73,6 @@ class Assistant:
         language = self.language.detect(question)
         translated = self.language.translate(question, language) if language != "en" else None
         asked = analyse(translated or question, history)
-        # A translation may drop or invent names; the original keeps them (its first word is capitalised anyway).
-        names_of = question.split(" ", 1)[-1] if language != "en" else asked.standalone
         base = Answer("", False, [], question, asked.standalone, [], form=asked.form.value)
         if language != "en":
             base.note = note(language)
@@ -87,13 +85,13 @@ class Assistant:
             # Lists and explanations run on past a chunk's end: the best passages are read on into the next one.
             reach = self.policy.read_on_passages
             candidates = [self.following(p) for p in candidates[:reach]] + candidates[reach:]
-        ranked = self.evidence.rank(asked.standalone, asked.form, names_of, candidates)
+        ranked = self.evidence.rank(asked.standalone, asked.form, candidates)
         passages, ranked = rerank(candidates, ranked, self.settings.top_k)
         base.retrieved = [_source(n, p) for n, p in enumerate(passages, 1)]
         if not ranked:
             yield Event(final=self._refusal(base, language, "no sentence in the passages"))
             return
-        base.evidence = gate.features(asked.standalone, asked.form, names_of, ranked, passages, self.evidence)
+        base.evidence = gate.features(asked.standalone, ranked, passages, self.evidence)
         base.evidence["p"] = gate.probability(base.evidence, self.policy)
         if not gate.answerable(base.evidence, self.policy):
             yield Event(final=self._refusal(base, language, f"weak evidence {base.evidence}"))

@@ -88,7 +88,7 @@ class Evidence:
                 terms.add(term)
         return terms
 
-    def rank(self, query: str, form: Form, names_of: str, passages: list[Passage]) -> list[Sentence]:
+    def rank(self, query: str, form: Form, passages: list[Passage]) -> list[Sentence]:
         """Every sentence of the passages, best first; sentences of passages lacking the question's names last."""
         rows: list[tuple[str, int, int, str, int]] = []
         for n, passage in enumerate(passages, 1):
@@ -106,7 +106,7 @@ class Evidence:
         query_vector = np.asarray(self.embeddings.embed_query(query))
         weights = self.weights(query)
         total = sum(weights.values())
-        terms = self.key_terms(names_of)
+        terms = self.key_terms(query)
         gaps = {n: sum(not term_in(t, _full_text(p)) for t in terms) for n, p in enumerate(passages, 1)}
         scored = []
         for (text, n, i, heading, start), with_heading, alone in zip(rows, headed, bare):

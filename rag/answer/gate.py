@@ -6,45 +6,51 @@ import math
 
 from rag.answer.evidence import Evidence, full_text
 from rag.answer.model import Sentence
-from rag.answer.question import Form
 from rag.policy import Policy
 from rag.retrieve import Passage
 from rag.text import term_in, tokenize
 
+# Each is in [0, 1]; what it asks of the best sentence (with its section heading) and its passage:
 FEATURES = (
-    "dense", "overlap", "passage_coverage", "key_terms_found", "sentence_terms", "rarest", "missing_idf",
-    "top3_overlap", "soft_coverage",
-)  # fmt: skip
+    "dense",  # cosine of the question and the sentence
+    "overlap",  # IDF-weighted share of the question's words in the sentence (heading words count half)
+    "passage_coverage",  # the same share in the whole passage
+    "key_terms_found",  # share of the question's non-generic names and numbers in the passage
+    "sentence_terms",  # the same share in the sentence
+    "rarest",  # the question's rarest word is in the sentence
+    "missing_idf",  # weight of the rarest word the sentence lacks, against the rarest word asked
+    "top3_overlap",  # the best overlap among the three best sentences
+    "soft_coverage",  # overlap where a missing word counts by its closest word in the sentence
+)
 
 
 def features(
-    query: str, form: Form, names_of: str, ranked: list[Sentence], passages: list[Passage], evidence: Evidence
+    query: str, ranked: list[Sentence], passages: list[Passage], evidence: Evidence
 ) -> dict[str, float]:
-    """What the best evidence shows: its meaning, its words, the question's names, the kind of value asked."""
+    """What the best evidence shows, feature by feature (FEATURES)."""
     best = ranked[0]
     passage = full_text(passages[best.passage - 1])
-    terms = evidence.key_terms(names_of)
-    context = f"{passage}"
-    found = sum(term_in(t, context) for t in terms) / len(terms) if terms else 1.0
-    heading = str(passages[best.passage - 1].metadata.get("section", ""))
-    near = f"{heading} {best.text}"
-    in_sentence = sum(term_in(t, near) for t in terms) / len(terms) if terms else 1.0
+    near = f"{passages[best.passage - 1].metadata.get('section', '')} {best.text}"
+    near_tokens = set(tokenize(near))
+    terms = evidence.key_terms(query)
     weights = evidence.weights(query)
     rarest = max(weights, key=weights.__getitem__) if weights else ""
-    near_tokens = set(tokenize(near))
     missing = [w for t, w in weights.items() if t not in near_tokens and not term_in(t, near)]
-    ceiling = max(weights.values(), default=1.0) or 1.0
     return {
-        "missing_idf": max(missing, default=0.0) / ceiling,
-        "top3_overlap": max(s.overlap for s in ranked[:3]),
-        "soft_coverage": evidence.soft_coverage(query, near),
-        "sentence_terms": in_sentence,
-        "rarest": float(not rarest or rarest in set(tokenize(near)) or term_in(rarest, near)),
         "dense": best.dense,
         "overlap": best.overlap,
         "passage_coverage": evidence.coverage(query, passage),
-        "key_terms_found": found,
+        "key_terms_found": _share(terms, passage),
+        "sentence_terms": _share(terms, near),
+        "rarest": float(not rarest or rarest in near_tokens or term_in(rarest, near)),
+        "missing_idf": max(missing, default=0.0) / (max(weights.values(), default=1.0) or 1.0),
+        "top3_overlap": max(s.overlap for s in ranked[:3]),
+        "soft_coverage": evidence.soft_coverage(query, near),
     }
+
+
+def _share(terms: set[str], text: str) -> float:
+    return sum(term_in(t, text) for t in terms) / len(terms) if terms else 1.0
 
 
 def probability(values: dict[str, float], policy: Policy) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from functools import cached_property
 
 from langchain_core.language_models import BaseLanguageModel
@@ -84,15 +85,15 @@ class Language:
             log.warning("translation failed: %s", exc)
             return None
         # Names change across languages ("ONU" → "UN"), numbers do not: a number the question lacks, or a name
-        # neither the question nor the corpus holds, was invented (the few-shot examples leak into a small model).
-        invented = {
-            t
-            for t in ungrounded_terms(text, question)
-            if t[0].isdigit() or stem(t) not in self.vocabulary.frequencies
-        }
-        if not text or len(text) > 2 * len(question) + 40 or invented:
+        # neither the question nor the corpus holds, was invented (the few-shot examples leak into a small model)
+        # and is cut out; the rest of the translation still helps search.
+        if not text or len(text) > 2 * len(question) + 40:
             log.info("translation %r of %r rejected", text, question)
             return None
+        for term in ungrounded_terms(text, question):
+            if term[0].isdigit() or stem(term) not in self.vocabulary.frequencies:
+                log.info("translation %r invented %r", text, term)
+                text = re.sub(rf"\s*\b(?:in |from |at |of )?{re.escape(term)}\b", "", text, flags=re.I)
         return text
 
 
