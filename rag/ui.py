@@ -27,10 +27,22 @@ EXAMPLES = [
     "How many MINUSMA personnel died during the mission?",
     "When was the Alliance of Sahel States founded?",
 ]
-DESCRIPTION = (
-    "Answers come **only** from the documents listed below, about the UN mission in Mali (MINUSMA), its 2023 "
-    "withdrawal and its context. Each answer cites its sources as [n]; when the documents do not hold the answer, "
-    "the assistant says so."
+# The page's own words, in the browser's language (Gradio translates its built-in labels itself).
+I18N = gr.I18n(
+    en={
+        "description": "Answers come **only** from the documents listed below, about the UN mission in Mali "
+        "(MINUSMA), its 2023 withdrawal and its context. Each answer cites its sources as [n]; when the documents "
+        "do not hold the answer, the assistant says so. Questions may be asked in French; the documents are in "
+        "English.",
+        "documents": "Documents the assistant knows",
+    },
+    fr={
+        "description": "Les réponses viennent **uniquement** des documents listés ci-dessous, sur la mission de "
+        "l'ONU au Mali (MINUSMA), son retrait en 2023 et son contexte. Chaque réponse cite ses sources [n] ; quand "
+        "les documents ne contiennent pas la réponse, l'assistant le dit. Vous pouvez poser vos questions en "
+        "français ; les documents sont en anglais.",
+        "documents": "Documents que l'assistant connaît",
+    },
 )
 SOURCES_MARK = "<details><summary>"
 
@@ -130,7 +142,7 @@ def build_chat(chat: Chat, settings: Settings) -> gr.Blocks:
     """The chat page."""
     with gr.Blocks(title="MINUSMA chat") as demo:
         gr.Markdown("# MINUSMA chat")
-        gr.Markdown(DESCRIPTION)
+        gr.Markdown(I18N("description"))
         chatbot = gr.Chatbot(
             sanitize_html=True, render_markdown=True, height=560, label="MINUSMA chat", buttons=["copy"]
         )
@@ -143,7 +155,7 @@ def build_chat(chat: Chat, settings: Settings) -> gr.Blocks:
             api_name="chat",
             concurrency_limit=settings.max_concurrent,
         )
-        with gr.Accordion("Documents the assistant knows", open=False):
+        with gr.Accordion(I18N("documents"), open=False):
             listing = gr.Markdown()
         demo.load(chat.documents, None, listing, api_visibility="private")
     return demo
@@ -163,5 +175,12 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     demo.queue(max_size=max(1, settings.queue_size), default_concurrency_limit=settings.max_concurrent)
     # The chat takes no uploads; the limit keeps Gradio's generic upload route from taking large files.
     return gr.mount_gradio_app(
-        api, demo, path="/", show_error=False, max_file_size="1mb", mcp_server=False, enable_monitoring=False
+        api,
+        demo,
+        path="/",
+        i18n=I18N,
+        show_error=False,
+        max_file_size="1mb",
+        mcp_server=False,
+        enable_monitoring=False,
     )

@@ -207,3 +207,20 @@ def test_s08_scripts_in_documents_stay_inert_in_the_chat(browser, planted_app) -
     assert dialogs == [], dialogs
     assert not any("evil.example" in url for url in requests), "no request to the planted image's host"
     page.close()
+
+
+def test_french_browser_gets_french_page_and_a_french_question_answered(browser, app_url) -> None:  # noqa: ANN001
+    url, _ = app_url
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_text("Les réponses viennent").first.wait_for(timeout=60_000)
+    assert page.get_by_text("Documents que l'assistant connaît").first.is_visible()
+    box = page.get_by_role("textbox").first
+    box.fill("Quand le camp de Kidal a-t-il été fermé ?")
+    box.press("Enter")
+    answer = page.locator('[data-testid="bot"]').last
+    page.get_by_text("Sources (").last.wait_for(timeout=120_000)
+    text = answer.inner_text()
+    assert "31 October 2023" in text and "anglais" in text, text
+    context.close()

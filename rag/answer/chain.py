@@ -85,13 +85,13 @@ class Assistant:
             # Lists and explanations run on past a chunk's end: the best passages are read on into the next one.
             reach = self.policy.read_on_passages
             candidates = [self.following(p) for p in candidates[:reach]] + candidates[reach:]
-        ranked = self.evidence.rank(asked.standalone, asked.form, candidates)
+        ranked = self.evidence.rank(asked.focus, asked.form, candidates)
         passages, ranked = rerank(candidates, ranked, self.settings.top_k)
         base.retrieved = [_source(n, p) for n, p in enumerate(passages, 1)]
         if not ranked:
             yield Event(final=self._refusal(base, language, "no sentence in the passages"))
             return
-        base.evidence = gate.features(asked.standalone, ranked, passages, self.evidence)
+        base.evidence = gate.features(asked.focus, ranked, passages, self.evidence)
         base.evidence["p"] = gate.probability(base.evidence, self.policy)
         if not gate.answerable(base.evidence, self.policy):
             yield Event(final=self._refusal(base, language, f"weak evidence {base.evidence}"))
@@ -101,9 +101,7 @@ class Assistant:
             if written is not None:
                 yield Event(final=written)
                 return
-        text, cited = forms.compose(
-            asked.form, asked.standalone, ranked, passages, self.evidence, self.policy
-        )
+        text, cited = forms.compose(asked.form, asked.focus, ranked, passages, self.evidence, self.policy)
         for i, piece in enumerate(
             text.split("\n\n")
         ):  # streamed as a writing model's answer is: piece by piece

@@ -28,7 +28,7 @@ from rag.text import (
 )
 
 SENTENCE_CACHE_SIZE = 50_000
-MIN_WORDS = 3
+MIN_WORDS = 4
 # A sentence that points back ("He…", "The resolution…") is read with the one before it.
 POINTS_BACK = re.compile(r"(?:He|She|It|They|This|These|The same|Both|By then|Then|Its|Their)\b")
 # Instructions planted in a document are not evidence (OWASP LLM01): never quoted, never sent to a model.
@@ -94,7 +94,7 @@ class Evidence:
         for n, passage in enumerate(passages, 1):
             heading = str(passage.metadata.get("section") or passage.metadata.get("title") or "")
             lines = split_sentences(passage.text, self.vocabulary.is_boilerplate)
-            # A line of one or two words ("Liquidation.") names a topic; it states nothing.
+            # A line of three words or fewer ("The Kidal convoy.") names a topic; it states nothing.
             sentences = [s for s in lines if not PLANTED.search(s) and len(s.split()) >= MIN_WORDS]
             for i, sentence in enumerate(sentences):
                 before = sentences[i - 1] if i and POINTS_BACK.match(sentence) else ""

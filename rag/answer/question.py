@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 from rag.answer.model import Answer
 from rag.config import Settings
 from rag.errors import InputRejected
-from rag.text import clean_input, content_tokens, first_line, names, strip_markup
+from rag.text import clean_input, content_tokens, first_line, names, numbers, strip_markup
 
 NOT_FOUND = "I could not find that in the documents."
 OFF_LIMITS = "I can only answer questions from the documents; I cannot share my instructions."
@@ -84,13 +84,12 @@ FRAGMENT_TOKENS = 2
 
 @dataclass(frozen=True)
 class Question:
-    """A question, made standalone for search, with the form of answer it wants."""
+    """A question: as asked, made standalone for search, its focus for judging evidence, the form it wants."""
 
     asked: str
     standalone: str
+    focus: str
     form: Form
-    names: tuple[str, ...]
-    follow_up: bool = False
 
 
 def check_question(question: str, settings: Settings) -> str:
@@ -151,17 +150,17 @@ def analyse(question: str, history: list[dict[str, str]]) -> Question:
     """The question with its form; a follow-up carries the previous question's subject."""
     asked = strip_markup(question).strip()
     form = form_of(asked)
-    own_names = tuple(names(asked))
     previous = [t["content"] for t in history if t["role"] == "user"]
     if not previous or not is_follow_up(asked):
-        return Question(asked, asked, form, own_names)
+        return Question(asked, asked, asked, form)
     earlier = strip_markup(previous[-1]).strip()
-    if form is Form.FACT and len(content_tokens(asked)) <= FRAGMENT_TOKENS + len(own_names):
+    if form is Form.FACT and len(content_tokens(asked)) <= FRAGMENT_TOKENS + len(names(asked)):
         form = form_of(earlier)  # "and Tessalit?" asks what the previous question asked
-    # The earlier question supplies the words a follow-up leaves out; the reply, what "he" or "it" refers to.
-    topic = " ".join(dict.fromkeys([earlier, *_reply_names(history)]))
-    standalone = f"{asked} ({topic})"
-    return Question(asked, standalone, form, own_names, follow_up=True)
+    # Search gets the earlier question's words, which a follow-up leaves out; the evidence is judged on what is
+    # asked now plus what it refers to: the reply's names, else the earlier question's names and figures.
+    referents = _reply_names(history) or [*names(earlier), *sorted(numbers(earlier))]
+    topic = " ".join(dict.fromkeys(referents))
+    return Question(asked, f"{asked} ({earlier} {topic})", f"{asked} ({topic or earlier})", form)
 
 
 def is_follow_up(question: str) -> bool:
