@@ -64,25 +64,17 @@ def host_page() -> Iterator[tuple[str, dict[str, str]]]:
     server.shutdown()
 
 
-def test_chat_streams_a_cited_answer_and_records_feedback(browser, app_url) -> None:  # noqa: ANN001
+def test_chat_shows_a_cited_answer_and_records_feedback(browser, app_url) -> None:  # noqa: ANN001
     url, data_dir = app_url
     page = browser.new_page(viewport={"width": 1100, "height": 900})
     page.goto(url)
     box = page.get_by_role("textbox").first
     box.fill(QUESTION)
     box.press("Enter")
-    seen: list[str] = []
-    for _ in range(600):
-        bots = page.locator('[data-testid="bot"]')
-        if bots.count():
-            text = bots.last.inner_text()
-            if not seen or seen[-1] != text:
-                seen.append(text)
-            if "Sources" in text:
-                break
-        page.wait_for_timeout(100)
-    final = seen[-1]
-    assert len(seen) >= 3, f"the answer did not stream: {seen}"
+    # The default engine composes its answer from the documents in milliseconds, so the page may show it at once;
+    # streaming, where a configured model writes, is tested over the API (tests/test_app.py, tests/test_answer.py).
+    page.get_by_text("Sources (").last.wait_for(timeout=60_000)
+    final = page.locator('[data-testid="bot"]').last.inner_text()
     assert "31 October 2023" in final and "[1]" in final and "Sources (" in final
     page.get_by_text("Sources (").last.click()
     assert page.get_by_text("corpus/06-withdrawal-2023-camp-by-camp.md").first.is_visible()

@@ -31,12 +31,7 @@ def assistant(request: pytest.FixtureRequest, corpus_runtime) -> Assistant:  # n
         settings = replace(
             settings, openai_base_url=request.getfixturevalue("openai_server"), openai_model="gemma"
         )
-    return Assistant(
-        retriever=corpus_runtime.retriever,
-        embeddings=corpus_runtime.embeddings,
-        llm=build_llm(settings),
-        settings=settings,
-    )
+    return corpus_runtime.build_assistant(llm=build_llm(settings), settings=settings)
 
 
 @pytest.mark.parametrize(
@@ -64,12 +59,7 @@ def test_unreachable_openai_server_gives_extractive_answer(corpus_runtime) -> No
         openai_base_url=f"http://127.0.0.1:{free_port()}/v1",
         llm_timeout_s=3,
     )
-    assistant = Assistant(
-        retriever=corpus_runtime.retriever,
-        embeddings=corpus_runtime.embeddings,
-        llm=build_llm(settings),
-        settings=settings,
-    )
+    assistant = corpus_runtime.build_assistant(llm=build_llm(settings), settings=settings)
     started = time.monotonic()
     answer = assistant.ask("Which resolution established MINUSMA?")
     assert time.monotonic() - started < 10

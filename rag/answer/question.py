@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 from rag.answer.model import Answer
 from rag.config import Settings
 from rag.errors import InputRejected
-from rag.text import clean_input, content_tokens, first_line, names, numbers, strip_markup
+from rag.text import MONTHS, clean_input, content_tokens, first_line, names, numbers, strip_markup
 
 NOT_FOUND = "I could not find that in the documents."
 OFF_LIMITS = "I can only answer questions from the documents; I cannot share my instructions."
@@ -157,8 +157,8 @@ def analyse(question: str, history: list[dict[str, str]]) -> Question:
     if form is Form.FACT and len(content_tokens(asked)) <= FRAGMENT_TOKENS + len(names(asked)):
         form = form_of(earlier)  # "and Tessalit?" asks what the previous question asked
     # Search gets the earlier question's words, which a follow-up leaves out; the evidence is judged on what is
-    # asked now plus what it refers to: the reply's names, else the earlier question's names and figures.
-    referents = _reply_names(history) or [*names(earlier), *sorted(numbers(earlier))]
+    # asked now plus what it refers to: the names of the earlier question and of the reply (else its figures).
+    referents = [*names(earlier), *_reply_names(history)] or sorted(numbers(earlier))
     topic = " ".join(dict.fromkeys(referents))
     return Question(asked, f"{asked} ({earlier} {topic})", f"{asked} ({topic or earlier})", form)
 
@@ -174,4 +174,4 @@ def _reply_names(history: list[dict[str, str]]) -> list[str]:
     if not replies:
         return []
     reply = re.sub(r"\[\d+\]|[“”\"*]", "", first_line(replies[-1]))
-    return names(reply)[:2]
+    return [n for n in names(reply) if n not in MONTHS][:2]
