@@ -79,7 +79,10 @@ def test_eval_output_format(cli_env: dict[str, str], tmp_path: Path) -> None:
                 },
                 {
                     "id": "b",
-                    "turns": ["Which camp was closed on 31 October 2023?", "What happened to its last convoy?"],
+                    "turns": [
+                        "Which camp was closed on 31 October 2023?",
+                        "What happened to its last convoy?",
+                    ],
                     "expect": ["explosive"],
                 },
                 {"id": "c", "q": "How do I bake a cake?", "unanswerable": True},
