@@ -1,1 +1,1 @@
-"""minusma-chat: answers questions about MINUSMA from its documents, with citations."""
+"""minusma-chat: answers questions from its documents, with citations."""

@@ -94,7 +94,7 @@ class Evidence:
         for n, passage in enumerate(passages, 1):
             heading = str(passage.metadata.get("section") or passage.metadata.get("title") or "")
             lines = split_sentences(passage.text, self.vocabulary.is_boilerplate)
-            # A line of three words or fewer ("The Kidal convoy.") names a topic; it states nothing.
+            # A line of three words or fewer ("The northern convoy.") names a topic; it states nothing.
             sentences = [s for s in lines if not PLANTED.search(s) and len(s.split()) >= MIN_WORDS]
             for i, sentence in enumerate(sentences):
                 before = sentences[i - 1] if i and POINTS_BACK.match(sentence) else ""
