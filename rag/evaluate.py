@@ -31,6 +31,8 @@ TUTORIAL_PROMPT = (
     "keep the answer concise.\nQuestion: {question} \nContext: {context} \nAnswer:"
 )
 
+TUTORIAL_MAX_TOKENS = 80
+
 System = Callable[[str, list[dict[str, str]]], Answer]
 
 
@@ -178,8 +180,9 @@ def tutorial_system(runtime: Runtime) -> System:
     store.add_texts(texts, metas)
     if runtime.llm is None:
         raise ValueError("the tutorial reference needs an LLM backend")
-    # The tutorial sets no stop sequence: the model writes until it ends its turn or reaches the token limit.
-    llm = runtime.llm.bind(stop=["<end_of_turn>"])
+    # The tutorial sets no stop sequence: the model writes until it ends its turn or reaches the token limit,
+    # which stays at the 80 tokens the reference was first measured with ("three sentences maximum").
+    llm = runtime.llm.bind(stop=["<end_of_turn>"], max_tokens=TUTORIAL_MAX_TOKENS)
     chain = PromptTemplate.from_template(TUTORIAL_PROMPT) | llm | StrOutputParser()
 
     def ask(question: str, history: list[dict[str, str]]) -> Answer:

@@ -80,7 +80,11 @@ class LlamaCppLLM(LLM):
         # One llama.cpp context cannot serve two generations at once.
         with self._lock:
             parts = self._model(
-                prompt, max_tokens=self.max_tokens, stop=stop or STOP, temperature=0.0, stream=True
+                prompt,
+                max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                stop=stop or STOP,
+                temperature=0.0,
+                stream=True,
             )
             for part in parts:
                 text = part["choices"][0]["text"]
