@@ -122,30 +122,25 @@ class Evidence:
             scored.append(Sentence(text, n, i, score, start, dense, overlap))
         return sorted(scored, key=lambda s: (gaps[s.passage], -s.score))
 
-    def coverage(self, query: str, text: str) -> float:
-        """IDF-weighted share of the question's content tokens that a text holds."""
-        weights = self.weights(query)
-        total = sum(weights.values())
-        if not total:
-            return 1.0
-        tokens = set(tokenize(text))
-        return sum(w for t, w in weights.items() if t in tokens) / total
+    def coverage(self, query: str, text: str, *, soft: bool = False) -> float:
+        """IDF-weighted share of the question's content tokens that a text holds.
 
-    def soft_coverage(self, query: str, text: str) -> float:
-        """Like coverage, but a missing word counts by its closest word in the text ("boss" ~ "head")."""
+        With soft, a missing word counts by the cosine of its closest word in the text ("boss" ~ "head").
+        """
         weights = self.weights(query)
         total = sum(weights.values())
         if not total:
             return 1.0
         present = set(tokenize(text))
-        by_stem = {stem(w): w for w in words(query)}
-        missing = [t for t in weights if t not in present and weights[t]]
-        others = sorted({w for w in words(text) if w not in STOPWORDS and not w.isdigit()})
-        closeness = {t: 0.0 for t in missing}
+        missing = [t for t, w in weights.items() if t not in present and w]
+        others = sorted({w for w in words(text) if w not in STOPWORDS and not w.isdigit()}) if soft else []
+        closeness = dict.fromkeys(missing, 0.0)
         if missing and others:
+            by_stem = {stem(w): w for w in words(query)}
             queried = self._sentence_vectors([by_stem.get(t, t) for t in missing])
-            found = self._sentence_vectors(others)
-            closeness = dict(zip(missing, np.max(queried @ found.T, axis=1).tolist()))
+            closeness = dict(
+                zip(missing, np.max(queried @ self._sentence_vectors(others).T, axis=1).tolist())
+            )
         return sum(w * (1.0 if t in present else closeness.get(t, 0.0)) for t, w in weights.items()) / total
 
     def _sentence_vectors(self, texts: list[str]) -> np.ndarray:

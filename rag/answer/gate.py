@@ -45,7 +45,7 @@ def features(
         "rarest": float(not rarest or rarest in near_tokens or term_in(rarest, near)),
         "missing_idf": max(missing, default=0.0) / (max(weights.values(), default=1.0) or 1.0),
         "top3_overlap": max(s.overlap for s in ranked[:3]),
-        "soft_coverage": evidence.soft_coverage(query, near),
+        "soft_coverage": evidence.coverage(query, near, soft=True),
     }
 
 
