@@ -107,12 +107,12 @@ class Evidence:
         weights = self.weights(query)
         total = sum(weights.values())
         terms = self.key_terms(query)
-        gaps = {n: sum(not term_in(t, _full_text(p)) for t in terms) for n, p in enumerate(passages, 1)}
+        gaps = {n: sum(not term_in(t, full_text(p)) for t in terms) for n, p in enumerate(passages, 1)}
         scored = []
         for (text, n, i, heading, start), with_heading, alone in zip(rows, headed, bare):
-            tokens, headed = set(tokenize(text)), set(tokenize(heading))
+            tokens, heading_tokens = set(tokenize(text)), set(tokenize(heading))
             # A word of the section heading frames the sentence but is not what it states: it counts half.
-            found = sum(w if t in tokens else w / 2 if t in headed else 0.0 for t, w in weights.items())
+            found = sum(w if t in tokens else w / 2 if t in heading_tokens else 0.0 for t, w in weights.items())
             overlap = found / total if total else 0.0
             # The heading helps a sentence that leaves its subject to it, and dilutes one that does not.
             dense = max(float(np.dot(query_vector, with_heading)), float(np.dot(query_vector, alone)))
@@ -177,10 +177,6 @@ def rerank(
     ]
 
 
-def _full_text(passage: Passage) -> str:
-    return f"{passage.metadata.get('title', '')} {passage.metadata.get('section', '')} {passage.text}"
-
-
 def full_text(passage: Passage) -> str:
     """A passage with its title and section heading, which belong to what it says."""
-    return _full_text(passage)
+    return f"{passage.metadata.get('title', '')} {passage.metadata.get('section', '')} {passage.text}"
