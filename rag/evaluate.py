@@ -131,12 +131,18 @@ def summarize(results: list[Result]) -> dict[str, Any]:
     for r in results:
         by_cat[category(r.item)].append(r.passed)
     unanswerable = [r.answer.refused for r in results if r.item.get("unanswerable")]
+    # Precision of refusal: of the refusals among items that must be refused or must be answered (false premises
+    # may be either), the share that had to be.
+    refusals = [
+        bool(r.item.get("unanswerable")) for r in results if r.answer.refused and not r.item.get("refusal_ok")
+    ]
     hits = [r.hit for r in results if r.hit is not None]
     latencies = sorted(r.latency_ms for r in results)
     return {
         "overall": sum(r.passed for r in results) / len(results),
         "categories": {c: (sum(v) / len(v), len(v)) for c, v in by_cat.items()},
         "refused_unanswerable": sum(unanswerable) / len(unanswerable) if unanswerable else None,
+        "refusal_precision": sum(refusals) / len(refusals) if refusals else None,
         "hit_at_5": sum(hits) / len(hits) if hits else None,
         "ungrounded_answers": sum(bool(r.ungrounded) for r in results),
         "p50_ms": statistics.median(latencies),
@@ -149,13 +155,17 @@ def format_summary(name: str, s: dict[str, Any]) -> str:
     """One block of printed figures."""
     cats = ", ".join(f"{c} {acc:.0%} ({n})" for c, (acc, n) in sorted(s["categories"].items()))
     hit = "n/a" if s["hit_at_5"] is None else f"{s['hit_at_5']:.0%}"
-    refused = "n/a" if s["refused_unanswerable"] is None else f"{s['refused_unanswerable']:.0%}"
     return (
         f"{name}: overall {s['overall']:.1%} of {s['n']} | {cats}\n"
-        f"  unanswerables refused {refused} | retrieval hit@5 {hit} | "
+        f"  refusal recall {_share(s['refused_unanswerable'])}, precision {_share(s['refusal_precision'])} | "
+        f"retrieval hit@5 {hit} | "
         f"answers with ungrounded numbers/names {s['ungrounded_answers']} | "
         f"latency p50 {s['p50_ms']:.0f} ms, p95 {s['p95_ms']:.0f} ms"
     )
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
 
 
 def tutorial_system(runtime: Runtime) -> System:
@@ -276,16 +286,15 @@ def append_report(
     rows = [
         "| system | overall | "
         + " | ".join(CATEGORIES)
-        + " | unanswerables refused | hit@5 | ungrounded answers | "
-        "p50 ms | p95 ms |",
-        "|---|---|" + "---|" * (len(CATEGORIES) + 5),
+        + " | refusal recall | refusal precision | hit@5 | ungrounded answers | p50 ms | p95 ms |",
+        "|---|---|" + "---|" * (len(CATEGORIES) + 6),
     ]
     for name, s in report:
         cats = [f"{s['categories'][c][0]:.0%}" if c in s["categories"] else "n/a" for c in CATEGORIES]
         hit = "n/a" if s["hit_at_5"] is None else f"{s['hit_at_5']:.0%}"
-        refused = "n/a" if s["refused_unanswerable"] is None else f"{s['refused_unanswerable']:.0%}"
         rows.append(
-            f"| {name} | {s['overall']:.1%} | {' | '.join(cats)} | {refused} | {hit} | "
+            f"| {name} | {s['overall']:.1%} | {' | '.join(cats)} | {_share(s['refused_unanswerable'])} | "
+            f"{_share(s['refusal_precision'])} | {hit} | "
             f"{s['ungrounded_answers']} | {s['p50_ms']:.0f} | {s['p95_ms']:.0f} |"
         )
     section = (

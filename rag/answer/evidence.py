@@ -112,7 +112,9 @@ class Evidence:
         for (text, n, i, heading, start), with_heading, alone in zip(rows, headed, bare):
             tokens, heading_tokens = set(tokenize(text)), set(tokenize(heading))
             # A word of the section heading frames the sentence but is not what it states: it counts half.
-            found = sum(w if t in tokens else w / 2 if t in heading_tokens else 0.0 for t, w in weights.items())
+            found = sum(
+                w if t in tokens else w / 2 if t in heading_tokens else 0.0 for t, w in weights.items()
+            )
             overlap = found / total if total else 0.0
             # The heading helps a sentence that leaves its subject to it, and dilutes one that does not.
             dense = max(float(np.dot(query_vector, with_heading)), float(np.dot(query_vector, alone)))
