@@ -174,6 +174,7 @@ def term_in(term: str, text: str, *, typo: bool = True) -> bool:
     parts = words(term)
     if len(parts) > 1:  # "jean-bosco", "c130": every part must be there
         return all(term_in(p, text, typo=typo) for p in parts)
+    term = parts[0] if parts else term  # "el-" (a name broken at a line end) is "el"
     vocabulary = set(words(text))
     if term[:1].isdigit():
         return term in numbers(text) or term in vocabulary
