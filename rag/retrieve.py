@@ -6,11 +6,14 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
 from rapidfuzz import fuzz, process
 
 from rag.config import Settings
@@ -39,10 +42,57 @@ class Passage:
         return str(self.metadata.get("source", ""))
 
 
-class Retriever(Protocol):
+@runtime_checkable
+class Search(Protocol):
     """Anything that returns the passages most relevant to a query, best first."""
 
     def search(self, query: str, k: int) -> list[Passage]: ...
+
+
+class IndexRetriever(BaseRetriever):
+    """The index's search (hybrid, dense or keyword) as a LangChain retriever, for this product's chain and any other.
+
+    Each Document carries the chunk's metadata (source, title, section, date, position) plus `chunk_id`,
+    `similarity` (cosine to the query) and `score` (the ranking's own score).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    search: Search
+    k: int = 4
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
+    ) -> list[Document]:
+        return [to_document(p) for p in self.search.search(query, k or self.k)]
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, k: int = 4) -> IndexRetriever:
+        """The retriever over the index that RAG_* settings name (the bundled embeddings load here)."""
+        from rag.runtime import Runtime
+
+        return cls(search=Runtime(settings or Settings.from_env()).search, k=k)
+
+
+def to_document(passage: Passage) -> Document:
+    """A passage as a LangChain Document, its scores in the metadata."""
+    metadata = {
+        **passage.metadata,
+        "chunk_id": passage.chunk_id,
+        "similarity": passage.similarity,
+        "score": passage.score,
+    }
+    return Document(page_content=passage.text, metadata=metadata, id=passage.chunk_id)
+
+
+def from_document(doc: Document) -> Passage:
+    """The passage a Document from `IndexRetriever` stands for."""
+    metadata = {k: v for k, v in doc.metadata.items() if k not in ("chunk_id", "similarity", "score")}
+    chunk_id = doc.id or str(doc.metadata.get("chunk_id", ""))
+    similarity = float(doc.metadata.get("similarity", 0.0))
+    return Passage(
+        chunk_id, doc.page_content, metadata, similarity, float(doc.metadata.get("score", similarity))
+    )
 
 
 def _passage(doc: Document, similarity: float, score: float) -> Passage:
@@ -130,7 +180,7 @@ class BM25Index:
         return [(i, float(scores[i])) for i in ranked]
 
 
-class DenseRetriever:
+class DenseSearch:
     """Nearest neighbours of the query embedding in Chroma."""
 
     def __init__(self, store: Store, embeddings: Embeddings) -> None:
@@ -146,7 +196,7 @@ class DenseRetriever:
         return [_passage(doc, sim, sim) for doc, sim in self.store.dense_search(vector, k)]
 
 
-class KeywordRetriever:
+class KeywordSearch:
     """BM25 over every stored chunk, built once from the index and reused for every query."""
 
     def __init__(self, store: Store, embeddings: Embeddings, policy: Policy = DEFAULT_POLICY) -> None:
@@ -189,10 +239,10 @@ class KeywordRetriever:
         return [_passage(doc, sim, score) for doc, sim, (_, score) in zip(hits, sims, top)]
 
 
-class HybridRetriever:
+class HybridSearch:
     """Dense and keyword results fused by reciprocal rank."""
 
-    def __init__(self, dense: DenseRetriever, keyword: KeywordRetriever) -> None:
+    def __init__(self, dense: DenseSearch, keyword: KeywordSearch) -> None:
         self.dense = dense
         self.keyword = keyword
 
@@ -211,15 +261,13 @@ class HybridRetriever:
         return [replace(by_id[i], score=fused[i]) for i in best]
 
 
-def build_retriever(
-    settings: Settings, store: Store, embeddings: Embeddings, keyword: KeywordRetriever
-) -> Retriever:
-    """The retriever named by RAG_RETRIEVAL, over an already built keyword index."""
+def build_search(settings: Settings, store: Store, embeddings: Embeddings, keyword: KeywordSearch) -> Search:
+    """The search named by RAG_RETRIEVAL, over an already built keyword index."""
     if settings.retrieval == "dense":
-        return DenseRetriever(store, embeddings)
+        return DenseSearch(store, embeddings)
     if settings.retrieval == "bm25":
         return keyword
-    return HybridRetriever(DenseRetriever(store, embeddings), keyword)
+    return HybridSearch(DenseSearch(store, embeddings), keyword)
 
 
 def cosine_similarities(

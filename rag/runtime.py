@@ -15,7 +15,7 @@ from rag.config import Settings
 from rag.errors import RetrievalUnavailable
 from rag.llm import build_llm
 from rag.policy import DEFAULT_POLICY, Policy
-from rag.retrieve import KeywordRetriever, Retriever, build_retriever
+from rag.retrieve import IndexRetriever, KeywordSearch, Search, build_search
 from rag.store import BundledEmbeddings, Store
 
 log = logging.getLogger(__name__)
@@ -40,16 +40,21 @@ class Runtime:
         return Store(self.settings, self.embeddings)
 
     @cached_property
-    def keyword(self) -> KeywordRetriever:
+    def keyword(self) -> KeywordSearch:
         """The keyword index, built once: BM25 search and the corpus vocabulary; never over an empty index."""
         if not self.store.count():
             raise RetrievalUnavailable("the index is empty: run `python -m rag ingest`")
-        return KeywordRetriever(self.store, self.embeddings)
+        return KeywordSearch(self.store, self.embeddings)
 
     @cached_property
-    def retriever(self) -> Retriever:
-        """The retriever named by RAG_RETRIEVAL."""
-        return build_retriever(self.settings, self.store, self.embeddings, self.keyword)
+    def search(self) -> Search:
+        """The search named by RAG_RETRIEVAL."""
+        return build_search(self.settings, self.store, self.embeddings, self.keyword)
+
+    @cached_property
+    def retriever(self) -> IndexRetriever:
+        """That search as the LangChain retriever the answer chain consumes."""
+        return IndexRetriever(search=self.search, k=self.settings.rerank_candidates)
 
     @cached_property
     def llm(self) -> BaseLanguageModel | None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from rag.retrieve import DenseRetriever, HybridRetriever, KeywordRetriever, tokenize
+from rag.retrieve import DenseSearch, HybridSearch, KeywordSearch, tokenize
 
 
 @pytest.fixture(params=["dense", "bm25", "hybrid"])
 def retriever(request: pytest.FixtureRequest, corpus_runtime):  # noqa: ANN001, ANN201
     store, emb = corpus_runtime.store, corpus_runtime.embeddings
-    dense, keyword = DenseRetriever(store, emb), KeywordRetriever(store, emb)
-    return {"dense": dense, "bm25": keyword, "hybrid": HybridRetriever(dense, keyword)}[request.param]
+    dense, keyword = DenseSearch(store, emb), KeywordSearch(store, emb)
+    return {"dense": dense, "bm25": keyword, "hybrid": HybridSearch(dense, keyword)}[request.param]
 
 
 @pytest.mark.parametrize(

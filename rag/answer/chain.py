@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseLanguageModel
+from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answer import forms, gate
@@ -20,7 +21,7 @@ from rag.answer.verify import check, sentences
 from rag.config import Settings
 from rag.errors import LLMUnavailable, RetrievalUnavailable
 from rag.policy import DEFAULT_POLICY, Policy
-from rag.retrieve import RRF_K, Passage, Retriever, Vocabulary
+from rag.retrieve import RRF_K, Passage, Vocabulary, from_document
 from rag.text import defang
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class Assistant:
     def __init__(
         self,
         *,
-        retriever: Retriever,
+        retriever: BaseRetriever,
         embeddings: Embeddings,
         llm: BaseLanguageModel | None,
         settings: Settings,
@@ -159,7 +160,8 @@ class Assistant:
 
     def _retrieve(self, query: str) -> list[Passage]:
         try:
-            return self.retriever.search(query, self.settings.rerank_candidates)
+            documents = self.retriever.invoke(query, k=self.settings.rerank_candidates)
+            return [from_document(doc) for doc in documents]
         except RetrievalUnavailable:
             raise
         except Exception as exc:
