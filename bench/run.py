@@ -142,8 +142,7 @@ def bench_scale(
     ]
     for n in plan.scales:
         settings = replace(base, index_dir=work / f"scale-{n}", collection=f"scale{n}")
-        runtime = Runtime(settings)
-        runtime.__dict__["embeddings"] = mixer.embeddings
+        runtime = Runtime(settings, embeddings=mixer.embeddings)
         write_s = timed(lambda: mixer.fill(runtime.store, n))  # noqa: B023
         build_s = timed(lambda: runtime.retriever)  # noqa: B023
         product, raw = retrieval_times(runtime, asked)
@@ -419,8 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         mixer = SentenceMixer(*sentence_pool(plan.pool_limit), local.embeddings)
         bench_scale(report, base, mixer, plan, work, asked)
         bench_ingest(report, base, mixer, plan, work)
-        answering = Runtime(base)
-        answering.__dict__["embeddings"] = local.embeddings
+        answering = Runtime(base, embeddings=local.embeddings)
         bench_answers(report, answering, plan)
         local_load = bench_server(report, base.index_dir, work, plan, asked, "in-process Chroma")
         bench_scale_out(report, base, plan, work, asked, local_p50, local_load)

@@ -34,8 +34,7 @@ def main() -> None:
                 settings = replace(
                     base, chunk_size=size, chunk_overlap=overlap, retrieval=mode, index_dir=Path(index_dir)
                 )
-                runtime = Runtime(settings)
-                runtime.__dict__["embeddings"] = embeddings
+                runtime = Runtime(settings, embeddings=embeddings)
                 summary = ingest([settings.corpus_dir], store=runtime.store, settings=settings)
                 s = summarize(evaluate(product_system(runtime), items))
                 print(

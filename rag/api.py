@@ -16,9 +16,10 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
-from rag.answer import check_question
+from rag.answer import Answer, Event, check_question
 from rag.config import Settings
 from rag.errors import InputRejected, LLMUnavailable, RagError, RetrievalUnavailable
+from rag.feedback import Feedback, UnknownAnswer
 from rag.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ LLM_DOWN = "The answer service is unavailable right now; please try again in a m
 START_WAIT_S = 60
 RETRY_LOAD_S = 5
 BUSY = "The assistant is busy; please try again in a moment."
+TOO_MANY = "Too many requests; please wait a minute."
 UNEXPECTED = "Something went wrong on our side; please try again."
 
 
@@ -45,6 +47,14 @@ class AskRequest(BaseModel):
 
     question: str
     history: list[Turn] = []
+
+
+class FeedbackRequest(BaseModel):
+    """The body of POST /api/feedback: a rating of an answer this server gave."""
+
+    answer_id: str = Field(max_length=64)
+    rating: str = Field(pattern="^(up|down)$")
+    comment: str = ""
 
 
 def user_message(exc: Exception) -> str:
@@ -125,9 +135,9 @@ class FrameAncestors(BaseHTTPMiddleware):
 class Service:
     """The runtime, loaded in the background so the server answers /healthz at once, reopened when the index changes."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, runtime: Runtime | None = None) -> None:
         self.settings = settings
-        self.runtime = Runtime(settings)
+        self.runtime = runtime or Runtime(settings)
         self.ready = threading.Event()
         self.first_load_done = threading.Event()  # set when the first load has succeeded or failed
         self.load_error: Exception | None = None
@@ -136,6 +146,7 @@ class Service:
         self.reopening = threading.Lock()
         self.admission = Admission(settings.max_concurrent, settings.queue_size)
         self.rate = RateLimiter(settings.rate_limit_per_min)
+        self.feedback = Feedback(settings.data_dir / "feedback.jsonl")
 
     @classmethod
     def started(cls, settings: Settings) -> Service:
@@ -212,9 +223,8 @@ def add_routes(api: FastAPI, service: Service) -> None:
     settings = service.settings
 
     def guard(request: Request) -> JSONResponse | None:
-        client = request.client.host if request.client else "unknown"
-        if not service.rate.allow(client):
-            return JSONResponse({"detail": "Too many requests; please wait a minute."}, status_code=429)
+        if not service.rate.allow(client_of(request)):
+            return JSONResponse({"detail": TOO_MANY}, status_code=429)
         return None
 
     @api.get("/healthz", tags=["health"])
@@ -235,10 +245,7 @@ def add_routes(api: FastAPI, service: Service) -> None:
         if refused:
             return refused
         try:
-            with service.admission:
-                answer = service.current().assistant.ask(
-                    body.question, [t.model_dump() for t in body.history]
-                )
+            answer = answer_once(service, body.question, [t.model_dump() for t in body.history])
         except Busy:
             return JSONResponse({"detail": BUSY}, status_code=503, headers={"Retry-After": "5"})
         except InputRejected as exc:
@@ -265,6 +272,20 @@ def add_routes(api: FastAPI, service: Service) -> None:
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
+    @api.post("/api/feedback", tags=["api"])
+    def feedback(body: FeedbackRequest, request: Request) -> JSONResponse:
+        """Thumbs up or down on an answer, by the `answer_id` it came with; stored with its question and sources."""
+        refused = guard(request)
+        if refused:
+            return refused
+        try:
+            service.feedback.rate(body.answer_id, body.rating, body.comment, door="api")
+        except UnknownAnswer as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+        except InputRejected as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=422)
+        return JSONResponse({"status": "recorded"})
+
     @api.get("/embed", response_class=HTMLResponse, include_in_schema=False)
     def embed() -> FileResponse:
         return FileResponse(STATIC / "embed.html", media_type="text/html")
@@ -284,15 +305,37 @@ def add_routes(api: FastAPI, service: Service) -> None:
         )
 
 
+def client_of(request: Request) -> str:
+    """The client's address (X-Forwarded-For is applied by uvicorn only for RAG_TRUSTED_PROXIES)."""
+    return request.client.host if request.client else "unknown"
+
+
+def answer_events(service: Service, question: str, history: list[dict[str, str]]) -> Iterator[Event]:
+    """One answer's events within the admission budget; the final answer is kept for feedback."""
+    with service.admission:
+        for event in service.current().assistant.stream(question, history):
+            if event.final is not None:
+                service.feedback.remember(event.final)
+            yield event
+
+
+def answer_once(service: Service, question: str, history: list[dict[str, str]]) -> Answer:
+    """The whole answer at once (raises Busy or RagError)."""
+    final = None
+    for event in answer_events(service, question, history):
+        final = event.final or final
+    assert final is not None
+    return final
+
+
 def sse_events(service: Service, question: str, history: list[dict[str, str]]) -> Iterator[str]:
     """Server-sent events for one answer; errors become an `error` event, never a trace."""
     try:
-        with service.admission:
-            for event in service.current().assistant.stream(question, history):
-                if event.final is None:
-                    yield _sse("token", {"text": event.token})
-                else:
-                    yield _sse("answer", event.final.to_json())
+        for event in answer_events(service, question, history):
+            if event.final is None:
+                yield _sse("token", {"text": event.token})
+            else:
+                yield _sse("answer", event.final.to_json())
     except Busy:
         yield _sse("error", {"detail": BUSY})
     except RagError as exc:

@@ -55,6 +55,7 @@ class Settings:
     queue_size: int = 16
     raise_errors: bool = False
     trusted_proxies: str = ""
+    api_keys: str = ""
     topic: str = "the UN mission in Mali (MINUSMA), its 2023 withdrawal or its context"
     host: str = "127.0.0.1"
     port: int = 7860
@@ -103,6 +104,11 @@ class Settings:
     def origins(self) -> list[str]:
         """RAG_ALLOWED_ORIGINS as a list (empty: only this app and localhost)."""
         return [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
+
+    @property
+    def keys(self) -> list[str]:
+        """RAG_API_KEYS as a list (empty: the OpenAI-compatible door is open to loopback clients only)."""
+        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
 
     @property
     def embed_model_path(self) -> str:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseLanguageModel
+from langchain_core.retrievers import BaseRetriever
 
 from rag.answer import Assistant
 from rag.config import Settings
@@ -21,11 +21,25 @@ from rag.store import BundledEmbeddings, Store
 log = logging.getLogger(__name__)
 
 
-@dataclass
 class Runtime:
-    """Lazily built, shared components; each is created at most once."""
+    """Lazily built, shared components; each is created at most once, unless passed in ready-made."""
 
-    settings: Settings
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embeddings: Embeddings | None = None,
+        llm: BaseLanguageModel | None | Literal["configured"] = "configured",
+        retriever: BaseRetriever | None = None,
+    ) -> None:
+        self.settings = settings
+        # Ready-made parts take the place of the cached properties below (a property is computed only if absent).
+        if embeddings is not None:
+            self.__dict__["embeddings"] = embeddings
+        if retriever is not None:
+            self.__dict__["retriever"] = retriever
+        if not isinstance(llm, str):
+            self.__dict__["llm"] = llm
 
     @cached_property
     def embeddings(self) -> Embeddings:
@@ -63,11 +77,11 @@ class Runtime:
 
     def renewed(self) -> Runtime:
         """A runtime that reopens the index but keeps the models already loaded."""
-        fresh = Runtime(self.settings)
-        for name in ("embeddings", "llm"):
-            if name in self.__dict__:
-                fresh.__dict__[name] = self.__dict__[name]
-        return fresh
+        return Runtime(
+            self.settings,
+            embeddings=self.__dict__.get("embeddings"),
+            llm=self.__dict__.get("llm", "configured"),
+        )
 
     @cached_property
     def assistant(self) -> Assistant:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import html
-import json
 import logging
 import threading
-import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +16,7 @@ from rag.answer import Answer
 from rag.api import BUSY, Busy, Service, add_routes, secure, user_message
 from rag.config import Settings
 from rag.errors import RagError
+from rag.openai_api import add_openai_routes
 from rag.text import defang
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ class Chat:
 
     def __init__(self, service: Service) -> None:
         self.service = service
+        self.rendered: OrderedDict[str, str] = OrderedDict()  # the page's message → its answer_id, for thumbs
         self.feedback_lock = threading.Lock()
 
     def reply(self, message: str, history: list[dict[str, Any]]) -> Iterator[str]:
@@ -84,7 +85,9 @@ class Chat:
             with self.service.admission:
                 for event in self.service.current().assistant.stream(message, turns):
                     if event.final is not None:
-                        yield render(event.final)
+                        shown = render(event.final)
+                        self._remember(shown, event.final)
+                        yield shown
                     else:
                         streamed += event.token
                         yield safe(streamed)
@@ -95,22 +98,27 @@ class Chat:
             raise gr.Error(user_message(exc)) from None
 
     def record_feedback(self, history: list[dict[str, Any]], data: gr.LikeData) -> None:
-        """Append a thumbs up/down with its question, answer and sources to feedback.jsonl."""
+        """Store a thumbs up/down with the question, answer and sources it rates."""
         index = data.index if isinstance(data.index, int) else data.index[0]
         message = _text(history[index]["content"])
+        rating = "up" if data.liked else "down"
+        with self.feedback_lock:
+            answer_id = self.rendered.get(message)
+        if answer_id:
+            self.service.feedback.rate(answer_id, rating, door="chat")
+            return
+        # An answer given before this process started: store what the page shows.
         question = next((_text(t["content"]) for t in reversed(history[:index]) if t["role"] == "user"), "")
-        answer, _, sources = message.partition(SOURCES_MARK)
-        entry = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "rating": "up" if data.liked else "down",
-            "question": question,
-            "answer": html.unescape(answer.strip()),
-            "sources": html.unescape(sources.removesuffix("</details>").strip()),
-        }
-        path = self.service.settings.data_dir / "feedback.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self.feedback_lock, path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self.service.feedback.add(
+            rating=rating, question=question, answer=_plain(message), sources=[], door="chat"
+        )
+
+    def _remember(self, shown: str, answer: Answer) -> None:
+        self.service.feedback.remember(answer)
+        with self.feedback_lock:
+            self.rendered[shown] = answer.answer_id
+            while len(self.rendered) > self.service.feedback.recent:
+                self.rendered.popitem(last=False)
 
     def documents(self) -> str:
         """The documents the assistant knows, as a Markdown list."""
@@ -170,6 +178,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         description="Answers questions about MINUSMA from its documents, with citations.",
     )
     add_routes(api, service)
+    add_openai_routes(api, service)
     secure(api, settings)
     demo = build_chat(Chat(service), settings)
     demo.queue(max_size=max(1, settings.queue_size), default_concurrency_limit=settings.max_concurrent)

@@ -41,8 +41,7 @@ def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def corpus_runtime(corpus_settings: Settings, embeddings) -> Runtime:  # noqa: ANN001
     """A runtime whose index holds the real corpus."""
-    runtime = Runtime(corpus_settings)
-    runtime.__dict__["embeddings"] = embeddings
+    runtime = Runtime(corpus_settings, embeddings=embeddings)
     ingest([corpus_settings.corpus_dir], store=runtime.store, settings=corpus_settings)
     return runtime
 

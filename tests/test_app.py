@@ -46,7 +46,7 @@ def test_gradio_refuses_empty_question_clearly(app_url) -> None:  # noqa: ANN001
 def test_api_ask_returns_cli_json(app_url) -> None:  # noqa: ANN001
     url, _ = app_url
     body = httpx.post(f"{url}/api/ask", json={"question": QUESTION, "history": []}, timeout=60).json()
-    assert set(body) == {"answer", "refused", "sources"}
+    assert set(body) == {"answer", "refused", "sources", "answer_id"}
     assert not body["refused"] and "31 October 2023" in body["answer"]
     assert {"n", "title", "source", "chunk_id", "score", "text"} == set(body["sources"][0])
 

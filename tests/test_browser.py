@@ -83,14 +83,16 @@ def test_chat_shows_a_cited_answer_and_records_feedback(browser, app_url) -> Non
     page.wait_for_timeout(1500)
     entry = json.loads(feedback.read_text().splitlines()[-1])
     assert entry["rating"] == "up" and entry["question"] == QUESTION and "31 October 2023" in entry["answer"]
-    assert "06-withdrawal" in entry["sources"]
+    assert entry["door"] == "chat" and entry["answer_id"] and "06-withdrawal" in entry["sources"][0]["source"]
     DOCS.mkdir(exist_ok=True)
     page.screenshot(path=str(DOCS / "chat.png"))
     page.close()
 
 
-def test_widget_on_another_site_answers_with_citations(browser, app_url, host_page) -> None:  # noqa: ANN001
-    url, _ = app_url
+def test_widget_on_another_site_answers_with_citations_and_takes_feedback(
+    browser, app_url, host_page
+) -> None:  # noqa: ANN001
+    url, data_dir = app_url
     site, pages = host_page
     pages["/"] = (
         "<!doctype html><html><head><style>button{background:red}</style></head><body>"
@@ -109,6 +111,12 @@ def test_widget_on_another_site_answers_with_citations(browser, app_url, host_pa
     answer = frame.locator(".msg.bot").last
     answer.locator("details").wait_for(timeout=60_000)
     assert "31 October 2023" in answer.inner_text() and "[1]" in answer.inner_text()
+    answer.get_by_role("button", name="Not helpful").click()  # feedback from the foreign site's widget
+    answer.get_by_text("Thanks for your feedback.").wait_for()
+    entry = json.loads((data_dir / "feedback.jsonl").read_text().splitlines()[-1])
+    assert entry["rating"] == "down" and entry["question"] == QUESTION and entry["answer_id"]
+    assert "31 October 2023" in entry["answer"] and "06-withdrawal" in entry["sources"][0]["source"]
+    assert answer.get_by_role("button", name="Helpful", exact=True).is_disabled()
     # The host page's CSS does not reach the widget, and the widget adds none to the page.
     color = page.evaluate(
         "() => getComputedStyle(document.querySelector('[data-minusma-chat]').shadowRoot"

@@ -34,7 +34,7 @@ def test_ask_json_format(cli_env: dict[str, str]) -> None:
     out = cli(["ask", "When was the Kidal camp closed?", "--json"], cli_env)
     assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout)
-    assert set(answer) == {"answer", "refused", "sources"}
+    assert set(answer) == {"answer", "refused", "sources", "answer_id"}
     assert answer["refused"] is False and "31 October 2023" in answer["answer"]
     for source in answer["sources"]:
         assert set(source) == {"n", "title", "source", "chunk_id", "score", "text"}

@@ -87,11 +87,9 @@ def script(parrot: tuple[str, Script, Path]) -> Script:
 def counted(corpus_runtime: Runtime) -> Iterator[tuple[TestClient, Counting, Counting]]:
     """The app in-process over the real index, with counting retriever and embeddings, extractive."""
     settings = replace(corpus_runtime.settings, rate_limit_per_min=100_000)
-    runtime = Runtime(settings)
     retriever, embeddings = Counting(corpus_runtime.retriever), Counting(corpus_runtime.embeddings)
-    runtime.__dict__.update(retriever=retriever, embeddings=embeddings, llm=None)
-    service = Service(settings)
-    service.runtime = runtime
+    runtime = Runtime(settings, embeddings=embeddings, llm=None, retriever=retriever)  # type: ignore[arg-type]
+    service = Service(settings, runtime)
     service.loading.acquire()
     service.load()
     with TestClient(create_app(settings, service)) as client:
@@ -234,7 +232,8 @@ def test_s22_only_the_chat_and_the_documented_routes_are_public(app_url) -> None
     named = Client(url, verbose=False).view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert list(named) == ["/chat"], list(named)
     paths = set(httpx.get(f"{url}/openapi.json").json()["paths"])
-    assert paths == {"/healthz", "/readyz", "/api/ask", "/api/ask/stream"}, paths
+    documented = {"/healthz", "/readyz", "/api/ask", "/api/ask/stream", "/api/feedback"}
+    assert paths == documented | {"/v1/models", "/v1/chat/completions"}, paths
     assert httpx.get(f"{url}/gradio_api/mcp/sse").status_code == 404
     config = httpx.get(f"{url}/config").json()
     assert config.get("show_error") is False and not config.get("share_url")

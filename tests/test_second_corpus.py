@@ -22,8 +22,7 @@ def second_runtime(tmp_path_factory: pytest.TempPathFactory, embeddings) -> Runt
     settings = Settings(
         corpus_dir=SECOND / "docs", index_dir=tmp_path_factory.mktemp("second"), llm="extractive"
     )
-    runtime = Runtime(settings)
-    runtime.__dict__["embeddings"] = embeddings
+    runtime = Runtime(settings, embeddings=embeddings)
     ingest([settings.corpus_dir], store=runtime.store, settings=settings)
     return runtime
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ class Answer:
     note: str = ""
     form: str = ""
     evidence: dict[str, float] = field(default_factory=dict)
+    answer_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # what feedback names
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON shape of `python -m rag ask --json` and `POST /api/ask`."""
@@ -41,6 +43,7 @@ class Answer:
             "answer": self.answer,
             "refused": self.refused,
             "sources": [{k: v for k, v in asdict(s).items() if k in keys} for s in self.sources],
+            "answer_id": self.answer_id,
         }
 
 
