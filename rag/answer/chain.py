@@ -92,7 +92,7 @@ class Assistant:
         if not ranked:
             yield Event(final=self._refusal(base, language, "no sentence in the passages"))
             return
-        base.evidence = gate.features(asked.focus, ranked, passages, self.evidence)
+        base.evidence = gate.features(asked.focus, asked.form, ranked, passages, self.evidence)
         base.evidence["p"] = gate.probability(base.evidence, self.policy)
         if not gate.answerable(base.evidence, self.policy):
             yield Event(final=self._refusal(base, language, f"weak evidence {base.evidence}"))

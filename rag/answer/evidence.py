@@ -43,7 +43,9 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
     if form is Form.DATE:
         found = list(DATE.finditer(text))
     elif form is Form.NUMBER:
-        found = [m for m in NUMBER.finditer(text) if not DATE.fullmatch(m.group())]
+        # A count is not a year, nor the day of a date ("left Tessalit on 23 October").
+        dates = [d.span() for d in DATE.finditer(text)]
+        found = [m for m in NUMBER.finditer(text) if not any(a <= m.start() < b for a, b in dates)]
     elif form is Form.WHO:
         found = [m for m in _name_matches(text) if " " in m.group() or len(m.group()) > 3]
     else:
@@ -89,7 +91,7 @@ class Evidence:
         return terms
 
     def rank(self, query: str, form: Form, passages: list[Passage]) -> list[Sentence]:
-        """Every sentence of the passages, best first; sentences of passages lacking the question's names last."""
+        """Every sentence of the passages, best first; a passage lacking one of the question's names costs its sentences."""
         rows: list[tuple[str, int, int, str, int]] = []
         for n, passage in enumerate(passages, 1):
             heading = str(passage.metadata.get("section") or passage.metadata.get("title") or "")
@@ -122,7 +124,7 @@ class Evidence:
             if spans(form, text, query):
                 score += self.policy.answer_type_bonus
             scored.append(Sentence(text, n, i, score, start, dense, overlap))
-        return sorted(scored, key=lambda s: (gaps[s.passage], -s.score))
+        return sorted(scored, key=lambda s: self.policy.name_gap_penalty * gaps[s.passage] - s.score)
 
     def coverage(self, query: str, text: str, *, soft: bool = False) -> float:
         """IDF-weighted share of the question's content tokens that a text holds.

@@ -6,12 +6,11 @@ import re
 
 from rag.answer.evidence import Evidence, spans
 from rag.answer.model import Sentence
-from rag.answer.question import Form
+from rag.answer.question import VALUE_FORMS, Form
 from rag.policy import Policy
 from rag.retrieve import Passage
 from rag.text import STOPWORDS, defang, fold, key_terms, tokenize
 
-FACT_FORMS = (Form.DATE, Form.NUMBER, Form.WHO)
 # The words after a number name what it counts, up to the verb ("143 vehicles carrying …" → "143 vehicles").
 VERB_ENDING = re.compile(r"(?:ed|ing)$")
 UNIT = re.compile(r"\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
@@ -52,7 +51,7 @@ def fact(
         lines.append(f"{short} [{best.passage}].")
     lines.append(f"“{defang(best.text)}” [{best.passage}]")
     cited = {best.passage}
-    if form in FACT_FORMS:
+    if form in VALUE_FORMS:
         values = {_value(m.group()) for m in spans(form, best.text, query)}
         terms = evidence.key_terms(query)
         for other in ranked[1:8]:

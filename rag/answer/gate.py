@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 
-from rag.answer.evidence import Evidence, full_text
+from rag.answer.evidence import Evidence, full_text, spans
 from rag.answer.model import Sentence
+from rag.answer.question import VALUE_FORMS, Form
 from rag.policy import Policy
 from rag.retrieve import Passage
 from rag.text import term_in, tokenize
@@ -21,11 +22,12 @@ FEATURES = (
     "missing_idf",  # weight of the rarest word the sentence lacks, against the rarest word asked
     "top3_overlap",  # the best overlap among the three best sentences
     "soft_coverage",  # overlap where a missing word counts by its closest word in the sentence
+    "typed_value",  # a date, number or name asked for is in the sentence, beyond those the question gives
 )
 
 
 def features(
-    query: str, ranked: list[Sentence], passages: list[Passage], evidence: Evidence
+    query: str, form: Form, ranked: list[Sentence], passages: list[Passage], evidence: Evidence
 ) -> dict[str, float]:
     """What the best evidence shows, feature by feature (FEATURES)."""
     best = ranked[0]
@@ -46,6 +48,7 @@ def features(
         "missing_idf": max(missing, default=0.0) / (max(weights.values(), default=1.0) or 1.0),
         "top3_overlap": max(s.overlap for s in ranked[:3]),
         "soft_coverage": evidence.coverage(query, near, soft=True),
+        "typed_value": float(form not in VALUE_FORMS or bool(spans(form, best.text, query))),
     }
 
 

@@ -44,6 +44,8 @@ class Form(Enum):
     EXPLAIN = "explain"
 
 
+# The forms whose answer is one value of a kind a sentence either holds or not.
+VALUE_FORMS = (Form.DATE, Form.NUMBER, Form.WHO)
 # English question syntax, not this corpus: each pattern names a kind of answer any document set can hold.
 FORMS = [
     (
