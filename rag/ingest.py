@@ -17,7 +17,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.config import Settings
 from rag.errors import DocumentError
-from rag.store import Chunk, FileState, Store
+from rag.store import Chunk, FileState, Store, model_identity
 
 log = logging.getLogger(__name__)
 
@@ -199,10 +199,12 @@ def chunk_document(doc: LoadedDocument, source: str, file_hash: str, settings: S
         keep_separator="end",
     )
     pieces = [(s.heading, piece) for s in doc.sections for piece in splitter.split_text(s.text)]
+    model = model_identity(settings.embed_model_path)
     chunks: list[Chunk] = []
     seen: set[str] = set()
     for position, (heading, text) in enumerate(pieces):
-        chunk_id = hashlib.sha256(f"{source}\n{text}".encode()).hexdigest()[:32]
+        # The model is part of the id: another model's vectors are other chunks, so a switch re-embeds them all.
+        chunk_id = hashlib.sha256(f"{model}\n{source}\n{text}".encode()).hexdigest()[:32]
         if chunk_id in seen:
             continue
         seen.add(chunk_id)
@@ -213,6 +215,7 @@ def chunk_document(doc: LoadedDocument, source: str, file_hash: str, settings: S
             "section": heading,
             "position": position,
             "file_hash": file_hash,
+            "embed_model": model,
             **{k: str(v) for k, v in doc.extra.items()},
         }
         context = " — ".join(part for part in (doc.title, heading) if part)
@@ -221,8 +224,9 @@ def chunk_document(doc: LoadedDocument, source: str, file_hash: str, settings: S
 
 
 def version_hash(raw: bytes, settings: Settings) -> str:
-    """Identifies a file's chunks: its bytes and the chunking that cut them (a new chunking re-indexes)."""
-    chunking = f"\n{CHUNKER_VERSION}/{settings.chunk_size}/{settings.chunk_overlap}".encode()
+    """Identifies a file's chunks: its bytes, the chunking that cut them and the model that embeds them."""
+    model = model_identity(settings.embed_model_path)
+    chunking = f"\n{CHUNKER_VERSION}/{settings.chunk_size}/{settings.chunk_overlap}/{model}".encode()
     return hashlib.sha256(raw + chunking).hexdigest()
 
 

@@ -58,6 +58,7 @@ class Runtime:
         """The keyword index, built once: BM25 search and the corpus vocabulary; never over an empty index."""
         if not self.store.count():
             raise RetrievalUnavailable("the index is empty: run `python -m rag ingest`")
+        self.store.check_model()
         return KeywordSearch(self.store, self.embeddings)
 
     @cached_property

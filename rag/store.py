@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import threading
 import time
@@ -9,6 +11,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any, TypeVar
 
 import chromadb
@@ -19,7 +22,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from rag.config import Settings
-from rag.errors import RetrievalUnavailable
+from rag.errors import ConfigError, RetrievalUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -30,6 +33,8 @@ INDEX_FILE = "chroma.sqlite3"
 GENERATION_FILE = "generation"
 READ_PAGE = 5_000
 QUERY_CACHE_SIZE = 256
+# What makes an embedding model itself: weights and configuration (not its README).
+MODEL_FILES = (".safetensors", ".bin", ".json", ".txt", ".model")
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,19 @@ def batched(items: list[T]) -> Iterator[list[T]]:
     """Consecutive slices of at most WRITE_BATCH items (Chroma caps the size of one call)."""
     for start in range(0, len(items), WRITE_BATCH):
         yield items[start : start + WRITE_BATCH]
+
+
+@functools.lru_cache(maxsize=8)
+def model_identity(folder: str) -> str:
+    """A short hash of an embedding model's weights and configuration: the same for a copy, new for another model."""
+    digest = hashlib.sha256()
+    root = Path(folder)
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in MODEL_FILES):
+        digest.update(path.relative_to(root).as_posix().encode())
+        with path.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 def load_embeddings(settings: Settings) -> Embeddings:
@@ -164,6 +182,21 @@ class Store:
             raise RetrievalUnavailable(f"the index files are gone: {exc}") from exc
         marker = self.settings.index_dir / GENERATION_FILE
         return (database.st_ino, marker.stat().st_mtime_ns if marker.exists() else 0)
+
+    def check_model(self) -> None:
+        """Refuse an index whose vectors another embedding model made: its search would be meaningless."""
+        try:
+            got = self.collection.get(limit=1, include=["metadatas"])
+        except Exception as exc:
+            raise RetrievalUnavailable(f"index read failed: {exc}") from exc
+        stored = str((got["metadatas"] or [{}])[0].get("embed_model", ""))
+        wanted = model_identity(self.settings.embed_model_path)
+        if stored and stored != wanted:
+            raise ConfigError(
+                f"the index was embedded with model {stored}, but RAG_EMBED_MODEL "
+                f"({self.settings.embed_model or 'the bundled all-MiniLM-L6-v2'}) is model {wanted}: "
+                "run `python -m rag ingest` to re-embed, or set RAG_EMBED_MODEL back"
+            )
 
     def mark_changed(self) -> None:
         """Tell running servers that the index changed."""

@@ -102,3 +102,37 @@ def test_new_chunking_reindexes(docs_dir: Path, fresh_store) -> None:  # noqa: A
     again = run([docs_dir], store, smaller)
     assert len(again.updated) == 3 and again.chunks_total > first.chunks_total
     assert all(len(c.page_content) <= 300 for c in store.all_chunks())
+
+
+def test_another_embedding_model_re_embeds_and_a_mismatch_is_refused(
+    docs_dir: Path, tmp_path: Path, embeddings
+) -> None:  # noqa: ANN001
+    import shutil
+    from dataclasses import replace
+
+    import pytest
+
+    from rag.config import Settings
+    from rag.errors import ConfigError
+    from rag.runtime import Runtime
+    from rag.store import Store, model_identity
+
+    bundled = Settings(index_dir=tmp_path / "index", llm="extractive")
+    # Another model: the bundled one with another configuration (same vectors, so the test needs one model load).
+    other = tmp_path / "other-model"
+    shutil.copytree(bundled.embed_model_path, other)
+    config = other / "config_sentence_transformers.json"
+    config.write_text(config.read_text().replace("{", '{"note": "fine-tuned elsewhere", ', 1))
+    switched = replace(bundled, embed_model=str(other))
+    assert model_identity(str(other)) != model_identity(bundled.embed_model_path)
+    store = Store(bundled, embeddings)
+    first = run([docs_dir], store, bundled)
+    again = run([docs_dir], store, switched)
+    assert len(again.updated) == 3 and again.chunks_embedded == first.chunks_total == again.chunks_total
+    assert {c.metadata["embed_model"] for c in store.all_chunks()} == {model_identity(str(other))}
+    assert run([docs_dir], store, switched).chunks_embedded == 0
+    with pytest.raises(
+        ConfigError, match=r"embedded with model \w+, but RAG_EMBED_MODEL .* run `python -m rag ingest`"
+    ):
+        _ = Runtime(bundled, embeddings=embeddings).keyword
+    assert Runtime(switched, embeddings=embeddings).keyword.docs
