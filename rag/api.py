@@ -6,10 +6,12 @@ import json
 import logging
 import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Iterator
 from pathlib import Path
 
+import limits
+import limits.storage
+import limits.strategies
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
@@ -95,27 +97,21 @@ class Admission:
 
 
 class RateLimiter:
-    """A sliding one-minute window of requests per client address."""
+    """Requests per client address in a moving one-minute window, counted alike at every door (limits library).
 
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self.hits: dict[str, deque[float]] = defaultdict(deque)
-        self.lock = threading.Lock()
+    The count lives in RAG_RATE_LIMIT_STORAGE: this process's memory by default, or a shared Redis
+    (`redis://host:6379`, with the `redis` package) so that several replicas count together.
+    """
+
+    def __init__(self, per_minute: int, storage_uri: str = "memory://") -> None:
+        self.limit = limits.RateLimitItemPerMinute(per_minute)
+        self.window = limits.strategies.MovingWindowRateLimiter(
+            limits.storage.storage_from_string(storage_uri)
+        )
 
     def allow(self, client: str) -> bool:
         """Count a request; False once the client is over its limit."""
-        now = time.monotonic()
-        with self.lock:
-            window = self.hits[client]
-            while window and now - window[0] > 60:
-                window.popleft()
-            if len(window) >= self.per_minute:
-                return False
-            window.append(now)
-            if len(self.hits) > 10_000:  # forget idle clients so the table stays small
-                for key in [k for k, v in self.hits.items() if not v]:
-                    del self.hits[key]
-            return True
+        return self.window.hit(self.limit, "minusma-chat", client)
 
 
 class FrameAncestors(BaseHTTPMiddleware):
@@ -145,7 +141,7 @@ class Service:
         self.loading = threading.Lock()
         self.reopening = threading.Lock()
         self.admission = Admission(settings.max_concurrent, settings.queue_size)
-        self.rate = RateLimiter(settings.rate_limit_per_min)
+        self.rate = RateLimiter(settings.rate_limit_per_min, settings.rate_limit_storage)
         self.feedback = Feedback(settings.data_dir / "feedback.jsonl")
 
     @classmethod

@@ -16,6 +16,8 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no progress bars a
 
 LLM_BACKENDS = ("llamacpp", "openai", "ollama", "extractive")
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
+# The `limits` library's storage schemes (all but memory need their client package installed).
+LIMIT_STORAGES = ("memory", "redis", "rediss", "redis+sentinel", "redis+cluster", "memcached", "mongodb")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Settings:
     data_dir: Path = Path(".data")
     allowed_origins: str = ""
     rate_limit_per_min: int = 30
+    rate_limit_storage: str = "memory://"
     max_concurrent: int = 2
     queue_size: int = 16
     raise_errors: bool = False
@@ -84,6 +87,10 @@ class Settings:
             raise ConfigError("RAG_CHUNK_OVERLAP must be smaller than RAG_CHUNK_SIZE")
         if self.llm_capable not in ("auto", "true", "false"):
             raise ConfigError(f"RAG_LLM_CAPABLE={self.llm_capable!r}: choose auto, true or false")
+        if self.rate_limit_storage.split("://")[0] not in LIMIT_STORAGES:
+            raise ConfigError(
+                f"RAG_RATE_LIMIT_STORAGE={self.rate_limit_storage!r}: use memory:// or redis://host:6379"
+            )
         if self.top_k < 1:
             raise ConfigError("RAG_TOP_K must be at least 1")
         if self.llm == "openai" and not self.openai_base_url:

@@ -13,7 +13,7 @@ import gradio as gr
 from fastapi import FastAPI
 
 from rag.answer import Answer
-from rag.api import BUSY, Busy, Service, add_routes, secure, user_message
+from rag.api import BUSY, TOO_MANY, Busy, Service, add_routes, secure, user_message
 from rag.config import Settings
 from rag.errors import RagError
 from rag.openai_api import add_openai_routes
@@ -77,8 +77,11 @@ class Chat:
         self.rendered: OrderedDict[str, str] = OrderedDict()  # the page's message → its answer_id, for thumbs
         self.feedback_lock = threading.Lock()
 
-    def reply(self, message: str, history: list[dict[str, Any]]) -> Iterator[str]:
-        """Streamed tokens, then the checked answer with its sources."""
+    def reply(self, message: str, history: list[dict[str, Any]], request: gr.Request) -> Iterator[str]:
+        """Streamed tokens, then the checked answer with its sources; counted by the API's rate limit."""
+        client = request.client.host if request and request.client else "unknown"
+        if not self.service.rate.allow(client):
+            raise gr.Error(TOO_MANY)
         turns = [{"role": t["role"], "content": _plain(_text(t["content"]))} for t in history]
         streamed = ""
         try:

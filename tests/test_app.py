@@ -121,13 +121,26 @@ def test_cors_follows_allowed_origins(server_index: Path, tmp_path: Path) -> Non
         )
 
 
-def test_rate_limit_per_client(server_index: Path, tmp_path: Path) -> None:
-    with app_server(server_index, tmp_path, llm="extractive", rate_limit_per_min="3") as url:
-        codes = [
-            httpx.post(f"{url}/api/ask", json={"question": QUESTION}, timeout=30).status_code
-            for _ in range(5)
-        ]
-        assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+def test_one_rate_limit_for_chat_and_api_per_client(server_index: Path, tmp_path: Path) -> None:
+    settings = {"llm": "extractive", "rate_limit_per_min": "4", "trusted_proxies": "127.0.0.1"}
+    with app_server(server_index, tmp_path, **settings) as url:
+        first, second = {"X-Forwarded-For": "203.0.113.1"}, {"X-Forwarded-For": "203.0.113.2"}
+
+        def api(headers: dict[str, str]) -> int:
+            return httpx.post(
+                f"{url}/api/ask", json={"question": QUESTION}, headers=headers, timeout=30
+            ).status_code
+
+        chat = Client(url, verbose=False, headers=first)
+        assert [api(first), api(first)] == [200, 200]
+        assert all("31 October 2023" in chat.predict(QUESTION, api_name="/chat") for _ in range(2))
+        with pytest.raises(Exception, match="Too many requests"):  # gradio_client past the shared limit
+            chat.predict(QUESTION, api_name="/chat")
+        assert api(first) == 429
+        assert api(second) == 200, "another client (by the trusted proxy's X-Forwarded-For) has its own count"
+        assert "31 October 2023" in Client(url, verbose=False, headers=second).predict(
+            QUESTION, api_name="/chat"
+        )
         assert httpx.get(f"{url}/healthz").status_code == 200, "health checks are not rate limited"
 
 
