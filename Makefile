@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test ingest eval calibrate sweep bench lint venv dev chromium clean
+.PHONY: run test ingest eval calibrate sweep bench lint venv dev chromium nginx clean
 
 # llama.cpp is compiled on install: for any x86-64 with AVX2, not for this CPU's newest extensions (its AMX
 # kernels crash in sandboxes that do not grant AMX state).
@@ -31,13 +31,19 @@ ingest: venv
 run: ingest
 	$(PY) app.py
 
-# Browser tests need Debian's Chromium; where it cannot be installed they are skipped and say so.
+# Browser tests need Debian's Chromium, the Chroma server tests nginx (the token gate in deploy/); where they cannot
+# be installed those tests are skipped and say so.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
 	  || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1) \
 	  || echo "Chromium could not be installed here: the browser tests will be skipped"
 
-test: dev chromium
+nginx:
+	@test -x /usr/sbin/nginx || command -v nginx >/dev/null 2>&1 || apt-get install -y -q nginx >/dev/null 2>&1 \
+	  || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q nginx >/dev/null 2>&1) \
+	  || echo "nginx could not be installed here: the Chroma server tests will be skipped"
+
+test: dev chromium nginx
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
@@ -64,5 +70,5 @@ clean:
 	rm -rf .index .data
 
 # Speed, memory, concurrency and scale-out figures (about 15 minutes); writes bench/RESULTS.md.
-bench: dev ingest
+bench: dev nginx ingest
 	$(PY) -m bench.run

@@ -185,7 +185,7 @@ class Service:
         with self.reopening:
             runtime = self.runtime
             if runtime.store.generation() != runtime.store.opened:
-                log.warning("the index changed on disk; reopening it")
+                log.warning("the index changed (an ingest ran); reopening it")
                 fresh = runtime.renewed()
                 _ = fresh.assistant
                 self.runtime = fresh

@@ -236,7 +236,8 @@ class KeywordSearch:
         top = self.index.top([vocabulary.correct(t, self.policy.typo_min_ratio) for t in tokenize(query)], k)
         hits = [self.docs[i] for i, _ in top]
         sims = cosine_similarities(self.store, vector, hits, known)
-        return [_passage(doc, sim, score) for doc, sim, (_, score) in zip(hits, sims, top)]
+        # A chunk an ingest on another host has just removed is skipped until this index is rebuilt.
+        return [_passage(doc, sim, score) for doc, sim, (_, score) in zip(hits, sims, top) if sim is not None]
 
 
 class HybridSearch:
@@ -272,11 +273,11 @@ def build_search(settings: Settings, store: Store, embeddings: Embeddings, keywo
 
 def cosine_similarities(
     store: Store, query_vector: list[float], docs: list[Document], known: dict[str, float]
-) -> list[float]:
-    """Cosine similarity of chunks to the query: from `known`, else computed by the index."""
+) -> list[float | None]:
+    """Cosine similarity of chunks to the query: from `known`, else computed by the index (None: gone from it)."""
     ids = [str(doc.metadata["chunk_id"]) for doc in docs]
     computed = store.similarities(query_vector, [i for i in ids if i not in known])
-    return [known[i] if i in known else computed[i] for i in ids]
+    return [known[i] if i in known else computed.get(i) for i in ids]
 
 
 def line_label(line: str) -> str:

@@ -31,6 +31,8 @@ WRITE_BATCH = 1_000
 INDEX_FILE = "chroma.sqlite3"
 # Touched by every ingest that changes the index, so running servers know to reopen it.
 GENERATION_FILE = "generation"
+# On a Chroma server the same marker is the metadata of a small collection beside the index.
+MARKER_SUFFIX = "-changes"
 READ_PAGE = 5_000
 QUERY_CACHE_SIZE = 256
 # What makes an embedding model itself: weights and configuration (not its README).
@@ -173,15 +175,23 @@ class Store:
         self.opened = self.generation()
 
     def generation(self) -> tuple[int, int]:
-        """Which index is on disk: a rebuild or a changing ingest gives a new value; raises when it is gone."""
+        """Which index is there now: a rebuild or a changing ingest gives a new value; raises when it is gone.
+
+        In-process, a stat of the index files; on a Chroma server, the marker every changing ingest writes
+        there, so every replica sees every ingest (one small read per question).
+        """
         if self.settings.chroma_host:
-            return (0, 0)
+            try:
+                marker = self.client.get_or_create_collection(self.settings.collection + MARKER_SUFFIX)
+            except Exception as exc:
+                raise RetrievalUnavailable(f"index read failed: {exc}") from exc
+            return (0, int((marker.metadata or {}).get("generation", 0)))
         try:
             database = (self.settings.index_dir / INDEX_FILE).stat()
         except OSError as exc:
             raise RetrievalUnavailable(f"the index files are gone: {exc}") from exc
-        marker = self.settings.index_dir / GENERATION_FILE
-        return (database.st_ino, marker.stat().st_mtime_ns if marker.exists() else 0)
+        marker_file = self.settings.index_dir / GENERATION_FILE
+        return (database.st_ino, marker_file.stat().st_mtime_ns if marker_file.exists() else 0)
 
     def check_model(self) -> None:
         """Refuse an index whose vectors another embedding model made: its search would be meaningless."""
@@ -200,7 +210,10 @@ class Store:
 
     def mark_changed(self) -> None:
         """Tell running servers that the index changed."""
-        if not self.settings.chroma_host:
+        if self.settings.chroma_host:
+            marker = self.client.get_or_create_collection(self.settings.collection + MARKER_SUFFIX)
+            marker.modify(metadata={"generation": time.time_ns()})
+        else:
             (self.settings.index_dir / GENERATION_FILE).write_text(f"{time.time_ns()}\n")
 
     def close(self) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -133,25 +135,42 @@ def app_server(
         yield served.url
 
 
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+TOKEN_CHARS = re.compile(r"[A-Za-z0-9._~-]+")
+
+
+def nginx_gate_config(token: str, listen: str, upstream: str) -> str:
+    """deploy/nginx-chroma.conf.template filled in, as an operator would with envsubst."""
+    if not TOKEN_CHARS.fullmatch(token):
+        raise ValueError("a Chroma token is letters, digits and . _ ~ - (e.g. `openssl rand -hex 32`)")
+    template = (ROOT / "deploy" / "nginx-chroma.conf.template").read_text()
+    values = {"CHROMA_TOKEN": token, "LISTEN": listen, "UPSTREAM": upstream}
+    return re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], template)
+
+
 @contextmanager
 def chroma_server(persist_dir: Path, token: str) -> Iterator[Served]:
-    """`chroma run` on a private loopback port behind the token gate of deploy/; yields the gate."""
+    """`chroma run` on a private loopback port behind deploy/'s nginx token gate; yields the gate."""
+    if not Path(NGINX).exists():
+        import pytest
+
+        pytest.skip("nginx is not installed (make test installs Debian's nginx where apt-get can)")
     persist_dir.mkdir(parents=True, exist_ok=True)
     inner, outer = free_port(), free_port()
     chroma = [sys.executable, "-c", "from chromadb.cli.cli import app; app()", "run"]
     chroma += ["--path", str(persist_dir), "--host", "127.0.0.1", "--port", str(inner)]
-    gate = [
-        sys.executable,
-        str(ROOT / "deploy" / "chroma_token_proxy.py"),
-        "--upstream",
-        f"http://127.0.0.1:{inner}",
-    ]
-    gate += ["--port", str(outer)]
     logs = persist_dir.parent
-    with serve(chroma, clean_env(), inner, "/api/v2/heartbeat", logs / f"chroma-{inner}.log"):
-        env = clean_env(CHROMA_PROXY_TOKEN=token)
-        with serve(gate, env, outer, "/api/v2/heartbeat", logs / f"gate-{outer}.log", token) as served:
-            yield served
+    gate_dir = logs / f"gate-{outer}"
+    gate_dir.mkdir()
+    conf = gate_dir / "chroma-gate.conf"
+    conf.write_text(nginx_gate_config(token, f"127.0.0.1:{outer}", f"127.0.0.1:{inner}"))
+    conf.chmod(0o600)
+    gate = [NGINX, "-p", str(gate_dir), "-c", str(conf), "-g", "daemon off;"]
+    with (
+        serve(chroma, clean_env(), inner, "/api/v2/heartbeat", logs / f"chroma-{inner}.log"),
+        serve(gate, clean_env(), outer, "/api/v2/heartbeat", logs / f"gate-{outer}.log", token) as served,
+    ):
+        yield served
 
 
 @contextmanager

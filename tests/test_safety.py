@@ -334,8 +334,11 @@ def test_s24_chroma_server_mode_requires_the_token(tmp_path: Path) -> None:
     with chroma_server(tmp_path / "chroma", "s3cret-token") as chroma:
         remote = {"chroma_host": "127.0.0.1", "chroma_port": str(chroma.port)}
         build_index(tmp_path / "unused", chroma_token="s3cret-token", **remote)
-        with pytest.raises(Exception, match="Forbidden|403"):
+        with pytest.raises(Exception, match="Unauthorized|401"):  # nginx refuses it; Chroma never sees it
             chromadb.HttpClient(host="127.0.0.1", port=chroma.port).list_collections()
+        heartbeat = f"{chroma.url}/api/v2/heartbeat"
+        assert httpx.get(heartbeat, headers={"Authorization": "Bearer wrong"}).status_code == 403
+        assert httpx.get(heartbeat, headers={"X-Chroma-Token": "s3cret-token"}).status_code == 200
         with serve_app(
             tmp_path / "unused", tmp_path / "good", llm="extractive", chroma_token="s3cret-token", **remote
         ) as app:

@@ -47,7 +47,12 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
         dates = [d.span() for d in DATE.finditer(text)]
         found = [m for m in NUMBER.finditer(text) if not any(a <= m.start() < b for a, b in dates)]
     elif form is Form.WHO:
-        found = [m for m in _name_matches(text) if " " in m.group() or len(m.group()) > 3]
+        # A month is capitalised but names no one.
+        found = [
+            m
+            for m in _name_matches(text)
+            if (" " in m.group() or len(m.group()) > 3) and not DATE.fullmatch(m.group())
+        ]
     else:
         return []
     asked = fold(question)
