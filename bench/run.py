@@ -328,7 +328,7 @@ def bench_scale_out(
         result = bench_server(report, work / "unused", work, plan, asked, "Chroma server", **remote)
     report.sections.append(
         "## Scale-out: the index on a Chroma server\n\n"
-        f"`chroma run` (chromadb {chromadb.__version__}) on a private loopback port behind deploy/chroma_token_proxy.py on 127.0.0.1:{chroma.port}; "
+        f"`chroma run` (chromadb {chromadb.__version__}) on a private loopback port behind the nginx gate of deploy/ on 127.0.0.1:{chroma.port}; "
         f"{refused}. In-process vs server: retrieval p50 {local_p50[0] * 1000:.1f} → {p50 * 1000:.1f} ms "
         f"(reference {local_p50[1] * 1000:.1f} → {raw_p50 * 1000:.1f} ms); under load p95 "
         f"{pct(local_load.latencies_s, 95):.2f} → {pct(result.latencies_s, 95):.2f} s, throughput "
