@@ -34,10 +34,30 @@ def rss_mb(pid: int, field_name: str = "VmRSS") -> float:
     return 0.0
 
 
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))] if ordered else 0.0
+
+
+def ms(values: list[float]) -> str:
+    """p50/p95 in milliseconds."""
+    return f"p50 {pct(values, 50) * 1000:.1f} ms, p95 {pct(values, 95) * 1000:.1f} ms"
+
+
 def run_load(
-    url: str, questions: list[str], clients: int, seconds: float, max_requests: int, pid: int | None = None
+    url: str | list[str],
+    questions: list[str],
+    clients: int,
+    seconds: float,
+    max_requests: int,
+    pid: int | None = None,
 ) -> LoadResult:
-    """Each client asks the next question until the time or the request budget is spent."""
+    """Each client asks the next question until the time or the request budget is spent.
+
+    Given several replicas' URLs, client i stays with replica i mod N, as a round-robin load balancer spreads them.
+    """
+    urls = [url] if isinstance(url, str) else url
     result = LoadResult()
     lock = threading.Lock()
     sent = [0]
@@ -45,7 +65,7 @@ def run_load(
     done = threading.Event()
 
     def client(offset: int) -> None:
-        with httpx.Client(base_url=url, timeout=180) as http:
+        with httpx.Client(base_url=urls[offset % len(urls)], timeout=180) as http:
             n = offset
             while time.perf_counter() < deadline:
                 with lock:

@@ -133,7 +133,7 @@ class Service:
 
     def __init__(self, settings: Settings, runtime: Runtime | None = None) -> None:
         self.settings = settings
-        self.runtime = runtime or Runtime(settings)
+        self.runtime = runtime or Runtime(settings, late_keyword=True)
         self.ready = threading.Event()
         self.first_load_done = threading.Event()  # set when the first load has succeeded or failed
         self.load_error: Exception | None = None
@@ -188,6 +188,7 @@ class Service:
                 log.warning("the index changed (an ingest ran); reopening it")
                 fresh = runtime.renewed()
                 _ = fresh.assistant
+                fresh.keyword.wait()  # the changed index is served whole: questions meanwhile wait, then get it
                 self.runtime = fresh
                 runtime.store.close()
             return self.runtime
@@ -203,7 +204,8 @@ class Service:
             return 503, {"status": "unavailable"}
         if not chunks:
             return 503, {"status": "index empty"}
-        return 200, {"status": "ready", "chunks": chunks}
+        keyword = "ready" if self.current().keyword.wait(0) else "not ready (search is dense only meanwhile)"
+        return 200, {"status": "ready", "chunks": chunks, "keyword_index": keyword}
 
 
 def server_options(settings: Settings) -> dict[str, object]:

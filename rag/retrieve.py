@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
@@ -20,6 +24,8 @@ from rag.config import Settings
 from rag.policy import DEFAULT_POLICY, Policy
 from rag.store import Store
 from rag.text import tokenize
+
+log = logging.getLogger(__name__)
 
 RRF_K = 60
 LABEL = re.compile(r"^\s*(?:[-*]\s*)?\**([A-Za-z][\w ]{0,24}?)\**:\s")
@@ -111,6 +117,11 @@ class Vocabulary:
         self.size = max(size, 1)
         self.boilerplate = boilerplate
         self._known = list(frequencies)
+
+    def adopt(self, other: Vocabulary) -> None:
+        """Become the other vocabulary, so every holder of this one sees it (a late keyword index fills it in)."""
+        self.frequencies, self.size = other.frequencies, other.size
+        self.boilerplate, self._known = other.boilerplate, other._known
 
     def is_boilerplate(self, sentence: str) -> bool:
         """A line under a label that most documents repeat ("Sources: …"): about the document, not its subject."""
@@ -208,6 +219,15 @@ class KeywordSearch:
         self.index.vocabulary.boilerplate = boilerplate_labels(self.docs, policy.boilerplate_share)
         self._by_position = {(d.metadata.get("source"), d.metadata.get("position")): d for d in self.docs}
 
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The corpus vocabulary this index was built from."""
+        return self.index.vocabulary
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Built already: True."""
+        return True
+
     def following(self, passage: Passage) -> Passage:
         """The passage with the chunk after it in its document appended (its overlap once): an account goes on."""
         position = passage.metadata.get("position")
@@ -240,10 +260,58 @@ class KeywordSearch:
         return [_passage(doc, sim, score) for doc, sim, (_, score) in zip(hits, sims, top) if sim is not None]
 
 
+class LateKeywordSearch:
+    """A keyword search built in a background thread, so that readiness does not wait for it.
+
+    Cold start then stays flat as the index grows. Until it is built it finds nothing (hybrid search is dense
+    only), reads no passage on, and its vocabulary is empty (every word weighs the same); then it fills in.
+    """
+
+    def __init__(self, build: Callable[[], KeywordSearch]) -> None:
+        self.vocabulary = Vocabulary({}, 0)
+        self.done = threading.Event()  # built, or failed
+        self._search: KeywordSearch | None = None
+        threading.Thread(target=self._build, args=(build,), daemon=True, name="keyword-index").start()
+
+    def _build(self, build: Callable[[], KeywordSearch]) -> None:
+        started = time.perf_counter()
+        try:
+            search = build()
+            self.vocabulary.adopt(search.vocabulary)
+            self._search = search
+            seconds = time.perf_counter() - started
+            log.info("keyword index of %d chunks built in %.1f s", len(search.docs), seconds)
+        except Exception:  # the dense half keeps answering; the log says why the keyword half is missing
+            log.exception("the keyword index could not be built; search stays dense only")
+        finally:
+            self.done.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the index is built; False if it is not by the timeout, or its build failed."""
+        return self.done.wait(timeout) and self._search is not None
+
+    def following(self, passage: Passage) -> Passage:
+        """As KeywordSearch.following, once built."""
+        return self._search.following(passage) if self._search else passage
+
+    def search(self, query: str, k: int) -> list[Passage]:
+        """As KeywordSearch.search, once built."""
+        return self._search.search(query, k) if self._search else []
+
+    def search_vector(
+        self, query: str, vector: list[float], k: int, known: dict[str, float]
+    ) -> list[Passage]:
+        """As KeywordSearch.search_vector, once built."""
+        return self._search.search_vector(query, vector, k, known) if self._search else []
+
+
+Keyword = KeywordSearch | LateKeywordSearch
+
+
 class HybridSearch:
     """Dense and keyword results fused by reciprocal rank."""
 
-    def __init__(self, dense: DenseSearch, keyword: KeywordSearch) -> None:
+    def __init__(self, dense: DenseSearch, keyword: Keyword) -> None:
         self.dense = dense
         self.keyword = keyword
 
@@ -262,7 +330,7 @@ class HybridSearch:
         return [replace(by_id[i], score=fused[i]) for i in best]
 
 
-def build_search(settings: Settings, store: Store, embeddings: Embeddings, keyword: KeywordSearch) -> Search:
+def build_search(settings: Settings, store: Store, embeddings: Embeddings, keyword: Keyword) -> Search:
     """The search named by RAG_RETRIEVAL, over an already built keyword index."""
     if settings.retrieval == "dense":
         return DenseSearch(store, embeddings)

@@ -15,7 +15,7 @@ from rag.config import Settings
 from rag.errors import RetrievalUnavailable
 from rag.llm import build_llm
 from rag.policy import DEFAULT_POLICY, Policy
-from rag.retrieve import IndexRetriever, KeywordSearch, Search, build_search
+from rag.retrieve import IndexRetriever, Keyword, KeywordSearch, LateKeywordSearch, Search, build_search
 from rag.store import BundledEmbeddings, Store
 
 log = logging.getLogger(__name__)
@@ -31,8 +31,12 @@ class Runtime:
         embeddings: Embeddings | None = None,
         llm: BaseLanguageModel | None | Literal["configured"] = "configured",
         retriever: BaseRetriever | None = None,
+        late_keyword: bool = False,
     ) -> None:
         self.settings = settings
+        # A server builds its keyword index in the background (hybrid search), so its start does not grow with the
+        # index; the CLI, evaluations and tests build it before the first answer.
+        self.late_keyword = late_keyword and settings.retrieval == "hybrid"
         # Ready-made parts take the place of the cached properties below (a property is computed only if absent).
         if embeddings is not None:
             self.__dict__["embeddings"] = embeddings
@@ -54,11 +58,13 @@ class Runtime:
         return Store(self.settings, self.embeddings)
 
     @cached_property
-    def keyword(self) -> KeywordSearch:
-        """The keyword index, built once: BM25 search and the corpus vocabulary; never over an empty index."""
+    def keyword(self) -> Keyword:
+        """The keyword index: BM25 search and the corpus vocabulary; never over an empty index or another model's."""
         if not self.store.count():
             raise RetrievalUnavailable("the index is empty: run `python -m rag ingest`")
         self.store.check_model()
+        if self.late_keyword:
+            return LateKeywordSearch(lambda: KeywordSearch(self.store, self.embeddings))
         return KeywordSearch(self.store, self.embeddings)
 
     @cached_property
@@ -82,6 +88,7 @@ class Runtime:
             self.settings,
             embeddings=self.__dict__.get("embeddings"),
             llm=self.__dict__.get("llm", "configured"),
+            late_keyword=self.late_keyword,
         )
 
     @cached_property
@@ -102,7 +109,7 @@ class Runtime:
             embeddings=self.embeddings,
             llm=self.llm if llm == "configured" else llm,
             settings=settings or self.settings,
-            vocabulary=self.keyword.index.vocabulary,
+            vocabulary=self.keyword.vocabulary,
             following=self.keyword.following,
             policy=policy,
         )

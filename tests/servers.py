@@ -123,6 +123,12 @@ def serve_app(
     )
     log = data_dir / f"server-{port}.log"
     with serve([sys.executable, "app.py"], env, port, ready_path, log) as served:
+        if ready_path == "/readyz":  # tests compare answers: wait for the keyword index built after readiness
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while httpx.get(served.url + ready_path, timeout=5).json().get("keyword_index") != "ready":
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the keyword index was not built in {START_TIMEOUT_S} s; see {log}")
+                time.sleep(0.1)
         yield served
 
 

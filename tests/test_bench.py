@@ -28,7 +28,9 @@ def test_bench_smoke_run_writes_every_section(tmp_path: Path) -> None:
         "re-ingest of an unchanged corpus",
         "answer latency, default LLM",
         "cold start (in-process Chroma)",
-        "concurrency (Chroma server)",
+        "cold start against index size",
+        "2 replica(s) on one Chroma server",
+        "## Replicas: latency against concurrent clients",
         "memory (in-process Chroma)",
         "## Scale-out",
         "## Answer quality beside the references",
@@ -36,3 +38,4 @@ def test_bench_smoke_run_writes_every_section(tmp_path: Path) -> None:
         assert row in report, row
     assert "a client without the token was refused" in report
     assert "errors: none" in report
+    assert out.with_suffix(".png").stat().st_size > 10_000, "the latency plot"

@@ -64,3 +64,38 @@ def test_bm25_index_empty_and_unknown_terms() -> None:
 
     assert BM25Index([]).top(["x"], 5) == []
     assert BM25Index([["a", "b"], ["c"]]).top(["zzz"], 5) == []
+
+
+def test_a_late_keyword_index_leaves_search_dense_until_it_is_built(corpus_runtime) -> None:  # noqa: ANN001
+    import threading
+
+    from rag.retrieve import LateKeywordSearch
+
+    store, emb = corpus_runtime.store, corpus_runtime.embeddings
+    release = threading.Event()
+
+    def build() -> KeywordSearch:
+        release.wait(60)
+        return KeywordSearch(store, emb)
+
+    late = LateKeywordSearch(build)
+    dense = DenseSearch(store, emb)
+    hybrid = HybridSearch(dense, late)
+    question = "Liptako-Gourma Charter signatories"
+    assert not late.wait(0) and late.vocabulary.share("minusma") == 0
+    assert [p.chunk_id for p in hybrid.search(question, 5)] == [p.chunk_id for p in dense.search(question, 5)]
+    release.set()
+    assert late.wait(60) and late.vocabulary.share("minusma") > 0.2
+    fused = [p.chunk_id for p in hybrid.search(question, 5)]
+    assert fused == [p.chunk_id for p in HybridSearch(dense, KeywordSearch(store, emb)).search(question, 5)]
+
+
+def test_a_failed_late_build_leaves_search_dense_and_says_so(corpus_runtime) -> None:  # noqa: ANN001
+    from rag.retrieve import LateKeywordSearch
+
+    def build() -> KeywordSearch:
+        raise RuntimeError("disk full")
+
+    late = LateKeywordSearch(build)
+    assert not late.wait(30) and late.done.is_set()
+    assert late.search("Kidal", 5) == [] and late.vocabulary.size == 1

@@ -36,5 +36,5 @@ def test_second_corpus_is_answered_by_the_same_code(second_runtime: Runtime) -> 
 
 
 def test_corpus_generic_words_are_computed_not_listed(second_runtime: Runtime) -> None:
-    vocabulary = second_runtime.keyword.index.vocabulary
+    vocabulary = second_runtime.keyword.vocabulary
     assert vocabulary.share("harbourlin") == 1.0 and vocabulary.boilerplate == frozenset({"sources"})

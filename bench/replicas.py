@@ -1,0 +1,78 @@
+"""Latency against concurrent clients for 1, 2 and 4 app replicas on one Chroma server and one LLM server."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.load import LoadResult, pct, run_load
+from tests.servers import serve_app
+
+
+@dataclass(frozen=True)
+class Point:
+    """One load level against one replica count."""
+
+    replicas: int
+    clients: int
+    result: LoadResult
+
+
+def sweep(
+    index: Path,
+    work: Path,
+    settings: dict[str, str],
+    asked: list[str],
+    replica_counts: tuple[int, ...],
+    levels: tuple[int, ...],
+    seconds: float,
+    long_seconds: float,
+    max_requests: int,
+) -> list[Point]:
+    """For each replica count, start the replicas, then load them at each level (the last for long_seconds)."""
+    points = []
+    for n in replica_counts:
+        with ExitStack() as stack:
+            urls = [
+                stack.enter_context(serve_app(index, work / f"replica-{n}-{i}", **settings)).url
+                for i in range(n)
+            ]
+            run_load(urls, asked, 1, 2.0, 10)  # warm-up: first questions pay one-off costs
+            for clients in levels:
+                duration = long_seconds if clients == levels[-1] else seconds
+                points.append(Point(n, clients, run_load(urls, asked, clients, duration, max_requests)))
+    return points
+
+
+def plot(points: list[Point], path: Path, title: str) -> None:
+    """p50 and p95 answer latency against concurrent clients, one line per replica count."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4.2), dpi=110)
+    for n in sorted({p.replicas for p in points}):
+        mine = [p for p in points if p.replicas == n]
+        clients = [p.clients for p in mine]
+        line = axis.plot(
+            clients, [pct(p.result.latencies_s, 95) for p in mine], marker="o", label=f"{n} × p95"
+        )
+        color = line[0].get_color()
+        axis.plot(
+            clients,
+            [pct(p.result.latencies_s, 50) for p in mine],
+            marker=".",
+            linestyle="--",
+            color=color,
+            label=f"{n} × p50",
+        )
+    axis.set_xlabel("concurrent clients")
+    axis.set_ylabel("answer latency (s)")
+    axis.set_title(title, fontsize=10)
+    axis.grid(alpha=0.3)
+    axis.legend(title="replicas", fontsize=8, ncol=2)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
