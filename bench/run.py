@@ -42,7 +42,7 @@ class Plan:
     ingest_rounds: int = 3
     clients: int = 20
     load_seconds: float = 60.0
-    load_max_requests: int = 5_000
+    load_max_requests: int = 20_000
     quality_file: Path = ROOT / "eval" / "qa.jsonl"
     quality_items: int | None = None
     cold_rounds: int = 2
