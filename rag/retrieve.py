@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -116,12 +117,13 @@ class Vocabulary:
         self.frequencies = frequencies
         self.size = max(size, 1)
         self.boilerplate = boilerplate
+        self.words: frozenset[str] = frozenset()  # real words of the language, never read as typos
         self._known = list(frequencies)
 
     def adopt(self, other: Vocabulary) -> None:
         """Become the other vocabulary, so every holder of this one sees it (a late keyword index fills it in)."""
         self.frequencies, self.size = other.frequencies, other.size
-        self.boilerplate, self._known = other.boilerplate, other._known
+        self.boilerplate, self.words, self._known = other.boilerplate, other.words, other._known
 
     def is_boilerplate(self, sentence: str) -> bool:
         """A line under a label that most documents repeat ("Sources: …"): about the document, not its subject."""
@@ -138,7 +140,7 @@ class Vocabulary:
 
     def correct(self, token: str, min_ratio: float) -> str:
         """The token, or the closest corpus token when it is unknown and one typo away ("timbuktoo")."""
-        if token in self.frequencies or len(token) < 4 or token.isdigit():
+        if token in self.frequencies or token in self.words or len(token) < 4 or token.isdigit():
             return token
         match = process.extractOne(token, self._known, scorer=fuzz.ratio, score_cutoff=min_ratio)
         return str(match[0]) if match else token
@@ -217,6 +219,7 @@ class KeywordSearch:
         self.docs = store.all_chunks()
         self.index = BM25Index([tokenize(_keyword_text(doc)) for doc in self.docs])
         self.index.vocabulary.boilerplate = boilerplate_labels(self.docs, policy.boilerplate_share)
+        self.index.vocabulary.words = model_words(store.settings.embed_model_path)
         self._by_position = {(d.metadata.get("source"), d.metadata.get("position")): d for d in self.docs}
 
     @property
@@ -346,6 +349,15 @@ def cosine_similarities(
     ids = [str(doc.metadata["chunk_id"]) for doc in docs]
     computed = store.similarities(query_vector, [i for i in ids if i not in known])
     return [known[i] if i in known else computed.get(i) for i in ids]
+
+
+def model_words(folder: str) -> frozenset[str]:
+    """The whole words of the embedding model's WordPiece vocabulary ("even", "stand"): real words, not typos."""
+    path = Path(folder) / "vocab.txt"
+    if not path.is_file():
+        return frozenset()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for w in lines if len(w) >= 4 and w.isalpha() and w.islower())
 
 
 def line_label(line: str) -> str:

@@ -99,3 +99,11 @@ def test_a_failed_late_build_leaves_search_dense_and_says_so(corpus_runtime) -> 
     late = LateKeywordSearch(build)
     assert not late.wait(30) and late.done.is_set()
     assert late.search("Kidal", 5) == [] and late.vocabulary.size == 1
+
+
+def test_typos_are_corrected_but_real_words_are_not(corpus_runtime) -> None:  # noqa: ANN001
+    vocabulary = corpus_runtime.keyword.vocabulary
+    assert vocabulary.correct("timbuktoo", 80) == "timbuktu"
+    assert vocabulary.correct("independ", 80) == "independ"  # in the corpus
+    assert "even" not in vocabulary.frequencies and vocabulary.correct("even", 80) == "even"  # not "event"
+    assert vocabulary.correct("stand", 80) == "stand"
