@@ -38,7 +38,8 @@ def sweep(
                 stack.enter_context(serve_app(index, work / f"replica-{n}-{i}", **settings)).url
                 for i in range(n)
             ]
-            run_load(urls, asked, len(urls), 10.0, 40 * len(urls))  # every replica pays its one-off costs first
+            # Every replica pays its one-off costs before it is measured.
+            run_load(urls, asked, len(urls), 10.0, 40 * len(urls))
             for clients in levels:
                 duration = long_seconds if clients == levels[-1] else seconds
                 points.append(Point(n, clients, run_load(urls, asked, clients, duration, max_requests)))
