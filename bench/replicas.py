@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.load import LoadResult, pct, run_load
 from tests.servers import serve_app
@@ -22,7 +23,7 @@ class Point:
 def sweep(
     index: Path,
     work: Path,
-    settings: dict[str, str],
+    settings: dict[str, Any],
     asked: list[str],
     replica_counts: tuple[int, ...],
     levels: tuple[int, ...],

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import chromadb
 
@@ -254,14 +255,13 @@ def python(code: str) -> None:
 def bench_cold_start(report: Report, base: Settings, work: Path, plan: Plan) -> None:
     """Start-up to /readyz 200 over the real corpus and the largest synthetic index, beside the floor."""
     n = max(plan.scales)
-    big = {"collection": f"scale{n}"}
     floor, real, large, keyword = [], [], [], []
     for round_ in range(plan.cold_rounds):  # alternated, so drift on the machine hits all three
         floor.append(timed(python, FLOOR))
         with serve_app(base.index_dir, work / f"cold-real-{round_}") as served:
             real.append(served.ready_s)
         started = time.perf_counter()
-        with serve_app(work / f"scale-{n}", work / f"cold-big-{round_}", **big) as served:
+        with serve_app(work / f"scale-{n}", work / f"cold-big-{round_}", collection=f"scale{n}") as served:
             large.append(served.ready_s)
             keyword.append(time.perf_counter() - started)
     by_real, by_floor = min(large) / min(real), min(large) / min(floor)
@@ -309,11 +309,13 @@ def bench_answers(report: Report, runtime: Runtime, plan: Plan) -> list[float]:
 
 
 def bench_server(
-    report: Report, index: Path, work: Path, plan: Plan, asked: list[str], label: str, **settings: str
+    report: Report, index: Path, work: Path, plan: Plan, asked: list[str], label: str, **settings: Any
 ) -> LoadResult:
     """Cold start, then N clients over the REST API, then peak memory."""
-    extra = {"rate_limit_per_min": "1000000", "queue_size": str(max(16, plan.clients * 2)), **settings}
-    with serve_app(index, work / f"data-{label}", **extra) as served:
+    queue = str(max(16, plan.clients * 2))
+    with serve_app(
+        index, work / f"data-{label}", rate_limit_per_min="1000000", queue_size=queue, **settings
+    ) as served:
         idle = rss_mb(served.proc.pid)
         alone = run_load(served.url, asked, 1, plan.level_seconds, plan.load_max_requests)
         result = run_load(

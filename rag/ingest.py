@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.config import Settings
@@ -163,7 +163,7 @@ def load_pdf(raw: bytes, name: str) -> LoadedDocument:
     try:
         reader = PdfReader(io.BytesIO(raw))
         pages = [clean_text(page.extract_text() or "") for page in reader.pages]
-        title = str((reader.metadata or {}).get("/Title") or Path(name).stem)
+        title = str((reader.metadata.get("/Title") if reader.metadata else None) or Path(name).stem)
     except (PdfReadError, ValueError, KeyError) as exc:
         raise DocumentError(f"unreadable PDF: {exc}") from exc
     sections = [Section(f"page {n}", text) for n, text in enumerate(pages, 1) if text]

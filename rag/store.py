@@ -218,7 +218,7 @@ class Store:
 
     def close(self) -> None:
         """Release the index files."""
-        self.client.close()
+        self.client.close()  # type: ignore[attr-defined]  # on the client, not in ClientAPI's stub
 
     @cached_property
     def vectorstore(self) -> Chroma:
@@ -246,7 +246,7 @@ class Store:
             source = str(meta["source"])
             ids[source].add(chunk_id)
             hashes[source].add(str(meta["file_hash"]))
-            expected[source] = int(meta["n_chunks"])
+            expected[source] = int(str(meta["n_chunks"]))
         return {
             source: FileState(frozenset(ids[source]), frozenset(hashes[source]), expected[source])
             for source in ids
@@ -272,8 +272,8 @@ class Store:
             )
         # Same text, same vector: only positions and the file hash changed.
         kept = [c for chunks, state in files if state for c in chunks if c.id in state.ids]
-        for batch in batched(kept):
-            self.collection.update(ids=[c.id for c in batch], metadatas=[c.metadata for c in batch])
+        for moved in batched(kept):
+            self.collection.update(ids=[c.id for c in moved], metadatas=[c.metadata for c in moved])
         stale = sorted(i for chunks, state in files if state for i in state.ids - {c.id for c in chunks})
         for ids in batched(stale):
             self.collection.delete(ids=ids)

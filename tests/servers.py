@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,7 +106,8 @@ def serve(
 def serve_app(
     index_dir: Path,
     data_dir: Path,
-    environ: dict[str, str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
     ready_path: str = "/readyz",
     **settings: str,
 ) -> Iterator[Served]:
@@ -137,7 +138,7 @@ def app_server(
     index_dir: Path, data_dir: Path, environ: dict[str, str] | None = None, **settings: str
 ) -> Iterator[str]:
     """The app's base URL while it serves."""
-    with serve_app(index_dir, data_dir, environ, **settings) as served:
+    with serve_app(index_dir, data_dir, environ=environ, **settings) as served:
         yield served.url
 
 

@@ -176,7 +176,7 @@ def test_s14_broken_or_empty_index_at_startup_is_an_error(damage: str, tmp_path:
     assert cli.returncode == 1 and cli.stderr.startswith("error: ") and "Traceback" not in cli.stderr, (
         cli.stderr
     )
-    with serve_app(index, tmp_path / "app", None, "/healthz", llm="extractive") as app:
+    with serve_app(index, tmp_path / "app", ready_path="/healthz", llm="extractive") as app:
         assert wait_for_status(app.url + "/readyz", 503, 30)
         time.sleep(1)
         refused = ask(app.url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseLanguageModel
@@ -109,7 +109,9 @@ class Assistant:
             yield Event(token=piece if i == 0 else f"\n\n{piece}")
         yield Event(final=self._finish(base, text, cited))
 
-    def _write(self, asked: Question, passages: list[Passage], base: Answer) -> Iterator[Event]:
+    def _write(
+        self, asked: Question, passages: list[Passage], base: Answer
+    ) -> Generator[Event, None, Answer | None]:
         """The capable model's answer, streamed sentence by sentence once each is verified; None to fall back."""
         assert self.writer is not None
         numbered = "\n\n".join(f"[{n}] {p.text}" for n, p in enumerate(passages, 1))

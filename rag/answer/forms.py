@@ -87,7 +87,7 @@ def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> s
         return f"On {value}" if has_day else f"In {value}"
     if form is Form.NUMBER:
         unit = UNIT.match(sentence[match.end() :])
-        kept = []
+        kept: list[str] = []
         for word in unit.group(1).split() if unit else []:
             if word in STOPWORDS or VERB_ENDING.search(word) or len(kept) == 2:
                 break
