@@ -106,9 +106,9 @@ def serve(
 def serve_app(
     index_dir: Path,
     data_dir: Path,
-    *,
     environ: Mapping[str, str] | None = None,
     ready_path: str = "/readyz",
+    /,
     **settings: str,
 ) -> Iterator[Served]:
     """`python app.py` with these RAG_* settings (and other environment variables), once ready_path is 200."""
@@ -135,10 +135,10 @@ def serve_app(
 
 @contextmanager
 def app_server(
-    index_dir: Path, data_dir: Path, environ: dict[str, str] | None = None, **settings: str
+    index_dir: Path, data_dir: Path, environ: Mapping[str, str] | None = None, /, **settings: str
 ) -> Iterator[str]:
     """The app's base URL while it serves."""
-    with serve_app(index_dir, data_dir, environ=environ, **settings) as served:
+    with serve_app(index_dir, data_dir, environ, **settings) as served:
         yield served.url
 
 

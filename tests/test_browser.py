@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -187,7 +188,12 @@ def test_gradio_web_component_works_offline_from_the_app(browser, app_url, host_
 def test_s08_scripts_in_documents_stay_inert_in_the_chat(browser, planted_app) -> None:  # noqa: ANN001
     page = browser.new_page(viewport={"width": 1100, "height": 900})
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     page.goto(planted_app)

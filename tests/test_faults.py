@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -176,7 +177,7 @@ def test_s14_broken_or_empty_index_at_startup_is_an_error(damage: str, tmp_path:
     assert cli.returncode == 1 and cli.stderr.startswith("error: ") and "Traceback" not in cli.stderr, (
         cli.stderr
     )
-    with serve_app(index, tmp_path / "app", ready_path="/healthz", llm="extractive") as app:
+    with serve_app(index, tmp_path / "app", None, "/healthz", llm="extractive") as app:
         assert wait_for_status(app.url + "/readyz", 503, 30)
         time.sleep(1)
         refused = ask(app.url)
@@ -229,7 +230,7 @@ def test_ingest_killed_midway_finishes_on_the_next_run_with_each_chunk_once(tmp_
     assert again["embedded"] == 0 and again["total"] == expected
 
 
-def ingest_report(index: Path, *paths: Path, **settings: str) -> dict[str, object]:
+def ingest_report(index: Path, *paths: Path, **settings: str) -> dict[str, Any]:
     """Run `python -m rag ingest` and read its report."""
     done = run_ingest(index, *paths, **settings)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr

@@ -135,4 +135,4 @@ def test_another_embedding_model_re_embeds_and_a_mismatch_is_refused(
         ConfigError, match=r"embedded with model \w+, but RAG_EMBED_MODEL .* run `python -m rag ingest`"
     ):
         _ = Runtime(bundled, embeddings=embeddings).keyword
-    assert Runtime(switched, embeddings=embeddings).keyword.docs
+    assert Runtime(switched, embeddings=embeddings).keyword.vocabulary.share("minusma") > 0

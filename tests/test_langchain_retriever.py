@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from langchain_core.documents import Document
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableLambda
 from langchain_tests.integration_tests import RetrieversIntegrationTests
@@ -61,9 +62,13 @@ def test_documents_carry_what_the_answer_engine_uses(corpus_runtime: Runtime) ->
 def test_usable_in_someone_elses_lcel_chain(corpus_runtime: Runtime) -> None:
     retriever = IndexRetriever(search=corpus_runtime.search, k=2)
     prompt = ChatPromptTemplate.from_template("Context:\n{context}\n\nQuestion: {question}")
-    chain = {
-        "context": retriever | RunnableLambda(lambda docs: "\n\n".join(d.page_content for d in docs)),
-        "question": RunnableLambda(lambda q: q),
-    } | prompt
+
+    def joined(docs: list[Document]) -> str:
+        return "\n\n".join(d.page_content for d in docs)
+
+    def same(question: str) -> str:
+        return question
+
+    chain = {"context": retriever | RunnableLambda(joined), "question": RunnableLambda(same)} | prompt
     text = chain.invoke("Which resolution terminated the mandate?").to_string()
     assert "2690" in text and text.count("\n\n") >= 2

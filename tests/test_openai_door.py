@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_openai import ChatOpenAI
+from openai.types.chat import ChatCompletionMessageParam
 
 from rag.api import Service
 from rag.runtime import Runtime
@@ -48,7 +49,7 @@ def test_openai_client_gets_the_cited_answer_with_sources(app_url) -> None:  # n
 
 def test_openai_client_streams_the_same_answer(app_url) -> None:  # noqa: ANN001
     url, _ = app_url
-    messages = [{"role": "user", "content": QUESTION}]
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": QUESTION}]
     whole = client(url).chat.completions.create(model="minusma-chat", messages=messages)
     stream = client(url).chat.completions.create(
         model="minusma-chat", messages=messages, stream=True, stream_options={"include_usage": True}
@@ -107,9 +108,8 @@ def test_feedback_on_an_api_answer_is_stored_with_it(app_url) -> None:  # noqa: 
     reply = client(url).chat.completions.create(
         model="minusma-chat", messages=[{"role": "user", "content": QUESTION}]
     )
-    rated = httpx.post(
-        f"{url}/api/feedback", json={"answer_id": reply.model_extra["answer_id"], "rating": "up"}
-    )  # type: ignore[index]
+    answer_id = (reply.model_extra or {})["answer_id"]
+    rated = httpx.post(f"{url}/api/feedback", json={"answer_id": answer_id, "rating": "up"})
     assert rated.status_code == 200
 
 

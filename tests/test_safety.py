@@ -344,7 +344,7 @@ def test_s24_chroma_server_mode_requires_the_token(tmp_path: Path) -> None:
         ) as app:
             assert ask(app.url, QUESTION).json()["sources"]
         wrong = {"llm": "extractive", "chroma_token": "wrong-token", **remote}
-        with serve_app(tmp_path / "unused", tmp_path / "bad", ready_path="/healthz", **wrong) as app:
+        with serve_app(tmp_path / "unused", tmp_path / "bad", None, "/healthz", **wrong) as app:
             assert wait_for_status(app.url + "/readyz", 503)
             refused = ask(app.url, QUESTION)
             assert refused.status_code == 503 and "Search is unavailable" in refused.json()["detail"]

@@ -67,5 +67,5 @@ def test_two_replicas_see_an_ingest_that_adds_changes_and_deletes(tmp_path: Path
                 commander = ask(replica, FIRST_COMMANDER)
                 assert "Kazura" not in commander["answer"]
                 assert all("03-leadership" not in s["source"] for s in commander["sources"])
-            for replica in (one, two):
-                assert replica.log.read_text().count("the index changed (an ingest ran); reopening it") == 1
+            for served in (one, two):
+                assert served.log.read_text().count("the index changed (an ingest ran); reopening it") == 1
