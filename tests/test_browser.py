@@ -78,7 +78,9 @@ def test_chat_shows_a_cited_answer_and_records_feedback(browser, app_url) -> Non
     final = page.locator('[data-testid="bot"]').last.inner_text()
     assert "31 October 2023" in final and "[1]" in final and "Sources (" in final
     page.get_by_text("Sources (").last.click()
-    assert page.get_by_text("corpus/06-withdrawal-2023-camp-by-camp.md").first.is_visible()
+    page.get_by_text("corpus/06-withdrawal-2023-camp-by-camp.md").first.wait_for(
+        state="visible", timeout=10_000
+    )
     page.get_by_role("button", name="Like").last.click()
     feedback = data_dir / "feedback.jsonl"
     page.wait_for_timeout(1500)
@@ -221,7 +223,8 @@ def test_french_browser_gets_french_page_and_a_french_question_answered(browser,
     page = context.new_page()
     page.goto(url)
     page.get_by_text("Les réponses viennent").first.wait_for(timeout=60_000)
-    assert page.get_by_text("Documents que l'assistant connaît").first.is_visible()
+    # The page's own strings come with the rest of the page, not at once: wait, do not sample.
+    page.get_by_text("Documents que l'assistant connaît").first.wait_for(state="visible", timeout=30_000)
     box = page.get_by_role("textbox").first
     box.fill("Quand le camp de Kidal a-t-il été fermé ?")
     box.press("Enter")
