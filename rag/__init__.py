@@ -1,1 +1,1 @@
-"""minusma-chat: answers questions from its documents, with citations."""
+"""A retrieval-augmented assistant: answers questions from its documents, with citations."""

@@ -111,7 +111,7 @@ class RateLimiter:
 
     def allow(self, client: str) -> bool:
         """Count a request; False once the client is over its limit."""
-        return self.window.hit(self.limit, "minusma-chat", client)
+        return self.window.hit(self.limit, "questions", client)
 
 
 class FrameAncestors(BaseHTTPMiddleware):
@@ -198,13 +198,14 @@ class Service:
         if not self.ready.is_set() and not self.load_error:
             return 503, {"status": "starting"}
         try:
-            chunks = self.current().store.count()
+            runtime = self.current()
+            chunks = runtime.store.count()
         except Exception as exc:
             log.warning("not ready: %s", exc)
             return 503, {"status": "unavailable"}
         if not chunks:
             return 503, {"status": "index empty"}
-        keyword = "ready" if self.current().keyword.wait(0) else "not ready (search is dense only meanwhile)"
+        keyword = "ready" if runtime.keyword.wait(0) else "not ready (search is dense only meanwhile)"
         return 200, {"status": "ready", "chunks": chunks, "keyword_index": keyword}
 
 

@@ -59,6 +59,7 @@ class Settings:
     raise_errors: bool = False
     trusted_proxies: str = ""
     api_keys: str = ""
+    model_name: str = "minusma-chat"
     topic: str = "the UN mission in Mali (MINUSMA), its 2023 withdrawal or its context"
     host: str = "127.0.0.1"
     port: int = 7860

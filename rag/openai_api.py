@@ -31,7 +31,6 @@ from rag.errors import InputRejected, RagError
 
 log = logging.getLogger(__name__)
 
-MODEL_ID = "minusma-chat"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 CREATED = int(time.time())
 # Usage counts words and punctuation marks: this server runs no tokenizer of the model it stands for.
@@ -65,7 +64,7 @@ class ChatRequest(BaseModel):
     """The body of POST /v1/chat/completions; sampling options are accepted and ignored."""
 
     model_config = ConfigDict(extra="allow")
-    model: str = MODEL_ID
+    model: str = ""
     messages: list[Message]
     stream: bool = False
     stream_options: dict[str, Any] | None = None
@@ -109,7 +108,8 @@ def add_openai_routes(api: FastAPI, service: Service) -> None:
         denied = refused(request)
         if denied:
             return denied
-        model = {"id": MODEL_ID, "object": "model", "created": CREATED, "owned_by": "minusma-chat"}
+        name = service.settings.model_name
+        model = {"id": name, "object": "model", "created": CREATED, "owned_by": name}
         return JSONResponse({"object": "list", "data": [model]})
 
     @api.post("/v1/chat/completions", tags=["openai"], response_model=None)
@@ -126,7 +126,7 @@ def add_openai_routes(api: FastAPI, service: Service) -> None:
             return error(400, f"Invalid request: {exc.errors()[0]['msg']}", "invalid_request_error")
         except InputRejected as exc:
             return error(400, str(exc), "invalid_request_error")
-        reply = Completion(chat.model or MODEL_ID, question, history)
+        reply = Completion(chat.model or service.settings.model_name, question, history)
         if chat.stream:
             usage = bool((chat.stream_options or {}).get("include_usage"))
             return StreamingResponse(
