@@ -180,7 +180,11 @@ def term_in(term: str, text: str, *, typo: bool = True) -> bool:
         return term in numbers(text) or term in vocabulary
     if term in vocabulary or stem(term) in {stem(w) for w in vocabulary}:
         return True
-    if not typo or len(term) < 5:
+    if not typo:
+        return False
+    if any(derived(term, w) or derived(w, term) for w in vocabulary):
+        return True
+    if len(term) < 5:
         return False
     return process.extractOne(term, vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN) is not None or any(
         len(w) >= 5 and (w.startswith(term[:6]) or term.startswith(w[:6])) and min(len(w), len(term)) >= 6
@@ -188,6 +192,19 @@ def term_in(term: str, text: str, *, typo: bool = True) -> bool:
     )
 
 
+def derived(word: str, base: str) -> bool:
+    """The word is the base with a short ending: a demonym or adjective of a name ("Chadian", "Malians")."""
+    return (
+        len(base) >= DERIVED_MIN_BASE
+        and word.startswith(base)
+        and 0 < len(word) - len(base) <= DERIVED_MAX_END
+    )
+
+
+# English forms a name's derivatives with endings of up to four letters ("Togo-lese", "Chad-ian", "Mali-ans");
+# a base under four letters ("Gao") would match too many unrelated words.
+DERIVED_MIN_BASE = 4
+DERIVED_MAX_END = 4
 # rapidfuzz ratio for one typo in a word of five or more letters ("Koenders"/"Konders" is 93, "Tessalit"/"Tesalit"
 # 93, "Gao"/"Goa" is never compared); 80 keeps unrelated words of that length apart.
 FUZZY_MIN = 80.0

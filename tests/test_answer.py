@@ -94,6 +94,31 @@ def test_follow_up_carries_the_previous_subject(corpus_runtime) -> None:  # noqa
     assert "Koenders" in answer.retrieved[0].text
 
 
+@pytest.mark.parametrize(
+    ("fragment", "kept", "gone"),
+    [("And Tessalit?", "Tessalit", "Kidal"), ("What about 2019?", "2019", "2023")],
+)
+def test_fragment_follow_up_asks_the_previous_question_of_its_own_subject(
+    corpus_runtime,  # noqa: ANN001
+    fragment: str,
+    kept: str,
+    gone: str,
+) -> None:
+    history = [
+        {"role": "user", "content": "When did MINUSMA close its Kidal camp in 2023?"},
+        {"role": "assistant", "content": "On 31 October 2023 [1]."},
+    ]
+    answer = make(corpus_runtime).ask(fragment, history)
+    assert kept in answer.standalone_question and gone not in answer.standalone_question
+    assert "MINUSMA" in answer.standalone_question  # a name the whole corpus is about stays
+
+
+def test_a_question_for_a_date_is_not_answered_by_a_year_alone(corpus_runtime) -> None:  # noqa: ANN001
+    answer = make(corpus_runtime).ask("On which day in November 2023 was the Ansongo camp handed over?")
+    assert answer.form == "date"
+    assert answer.refused or not answer.answer.startswith("In November 2023")
+
+
 SUPPORTED = "On 31 October 2023 MINUSMA closed its Kidal camp [1]."
 INVENTED = "The camp was then given to Napoleon in 1999 [1]."
 

@@ -41,3 +41,11 @@ def test_term_in_tolerates_one_typo_in_long_words_only() -> None:
     assert not term_in("Gao", "Goa is elsewhere.")
     assert term_in("jean-bosco", "General Jean-Bosco Kazura")
     assert not term_in("1999", "In 1998 and 2000.")
+
+
+def test_a_name_matches_its_demonym_but_not_other_words() -> None:
+    assert term_in("Chadian", "Chad withdrew 1,425 troops.")
+    assert term_in("Togo", "Togolese peacekeepers left.")
+    assert term_in("Malians", "Mali held a referendum.")
+    assert not term_in("Gaoans", "Gao is a city.")  # a base under four letters matches nothing
+    assert not term_in("Chadwickians", "Chad withdrew.")  # the ending is too long for a derived word

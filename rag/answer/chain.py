@@ -73,7 +73,7 @@ class Assistant:
             return
         language = self.language.detect(question)
         translated = self.language.translate(question, language) if language != "en" else None
-        asked = analyse(translated or question, history)
+        asked = analyse(translated or question, history, self.evidence.is_generic)
         base = Answer("", False, [], question, asked.standalone, [], form=asked.form.value)
         if language != "en":
             base.note = note(language)

@@ -9,14 +9,16 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from rag.answer.model import Sentence
-from rag.answer.question import Form
+from rag.answer.question import ASKS_DAY, Form
 from rag.policy import Policy
 from rag.retrieve import Passage, Vocabulary
 from rag.text import (
     DATE,
+    DERIVED_MIN_BASE,
     NUMBER,
     STOPWORDS,
     content_tokens,
+    derived,
     fold,
     key_terms,
     names,
@@ -32,6 +34,7 @@ MIN_WORDS = 4
 # A sentence that points back ("He…", "The resolution…") is read with the one before it.
 POINTS_BACK = re.compile(r"(?:He|She|It|They|This|These|The same|Both|By then|Then|Its|Their)\b")
 # Instructions planted in a document are not evidence (OWASP LLM01): never quoted, never sent to a model.
+DAY = re.compile(r"(?<![\d/–-])\d{1,2}(?![\d/–-])")
 PLANTED = re.compile(
     r"ignore (?:all |any |the )?(?:previous|prior|above|your)|system prompt|disregard (?:all |the )?previous",
     re.I,
@@ -41,7 +44,7 @@ PLANTED = re.compile(
 def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
     """The values of the wanted kind in a sentence that the question does not already hold."""
     if form is Form.DATE:
-        found = list(DATE.finditer(text))
+        found = [m for m in DATE.finditer(text) if not ASKS_DAY.search(question) or DAY.search(m.group())]
     elif form is Form.NUMBER:
         # A count is not a year, nor the day of a date ("left Tessalit on 23 October").
         dates = [d.span() for d in DATE.finditer(text)]
@@ -82,18 +85,26 @@ class Evidence:
         weights = {}
         for token in content_tokens(text):
             token = self.vocabulary.correct(token, self.policy.typo_min_ratio)
-            generic = self.vocabulary.share(token) > self.policy.generic_df
-            weights[token] = 0.0 if generic else self.vocabulary.idf(token)
+            weights[token] = 0.0 if self._generic(token) else self.vocabulary.idf(token)
         return weights
 
     def key_terms(self, text: str) -> set[str]:
         """The question's names and numbers that are not generic in this corpus."""
-        terms = set()
-        for term in key_terms(text):
-            stems = tokenize(term)
-            if not stems or all(self.vocabulary.share(s) <= self.policy.generic_df for s in stems):
-                terms.add(term)
-        return terms
+        return {term for term in key_terms(text) if not self.is_generic(term)}
+
+    def is_generic(self, name: str) -> bool:
+        """A word of the name is generic in this corpus ("MINUSMA" in a corpus about it): it singles out nothing."""
+        stems = tokenize(name)
+        return bool(stems) and any(self._generic(s) for s in stems)
+
+    def _generic(self, token: str) -> bool:
+        """In more chunks than the policy's share, or derived from such a name ("Malians" where "Mali" is)."""
+        if self.vocabulary.share(token) > self.policy.generic_df:
+            return True
+        return any(
+            derived(token, token[:cut]) and self.vocabulary.share(token[:cut]) > self.policy.generic_df
+            for cut in range(DERIVED_MIN_BASE, len(token))
+        )
 
     def rank(self, query: str, form: Form, passages: list[Passage]) -> list[Sentence]:
         """Every sentence of the passages, best first; a passage lacking one of the question's names costs its sentences."""

@@ -9,7 +9,7 @@ from rag.answer.model import Sentence
 from rag.answer.question import VALUE_FORMS, Form
 from rag.policy import Policy
 from rag.retrieve import Passage
-from rag.text import term_in, tokenize
+from rag.text import numbers, term_in, tokenize
 
 # Each is in [0, 1]; what it asks of the best sentence (with its section heading) and its passage:
 FEATURES = (
@@ -23,6 +23,7 @@ FEATURES = (
     "top3_overlap",  # the best overlap among the three best sentences
     "soft_coverage",  # overlap where a missing word counts by its closest word in the sentence
     "typed_value",  # a date, number or name asked for is in the sentence, beyond those the question gives
+    "other_number",  # a number (or year) the question gives is not in the sentence, which gives another instead
 )
 
 
@@ -38,6 +39,7 @@ def features(
     weights = evidence.weights(query)
     rarest = max(weights, key=weights.__getitem__) if weights else ""
     missing = [w for t, w in weights.items() if t not in near_tokens and not term_in(t, near)]
+    asked, said = numbers(query), numbers(near)
     return {
         "dense": best.dense,
         "overlap": best.overlap,
@@ -49,6 +51,7 @@ def features(
         "top3_overlap": max(s.overlap for s in ranked[:3]),
         "soft_coverage": evidence.coverage(query, near, soft=True),
         "typed_value": float(form not in VALUE_FORMS or bool(spans(form, best.text, query))),
+        "other_number": float(bool(asked - said) and bool(said - asked)),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -61,17 +62,19 @@ FORMS = [
     ),
     (
         Form.DATE,
-        r"^\W*(?:when|until when|by when|since when)\b|\bwhat (?:date|year|day|month)\b|\bin what year\b"
-        r"|\bon what (?:date|day)\b|\bhow long ago\b",
+        r"^\W*(?:when|until when|by when|since when)\b|\b(?:what|which) (?:exact |precise )?(?:date|year|day|month)\b"
+        r"|\bhow long ago\b",
     ),
     (
         Form.NUMBER,
         r"\bhow (?:many|much|far|long|large|big|high)\b|\bwhat (?:percentage|share|number|proportion|"
-        r"amount|figure|budget|cost|total|size|strength)\b|\bhow many\b",
+        r"amount|figure|budget|cost|total|size|strength|count|tally)\b|\bhow many\b",
     ),
     (Form.WHO, r"^\W*(?:who|whom|whose)\b|\bwhich (?:person|official|man|woman|leader|general)\b"),
 ]
 FORM_PATTERNS = [(form, re.compile(pattern, re.I)) for form, pattern in FORMS]
+# "On what date…", "which day…": a year or a month alone does not answer these.
+ASKS_DAY = re.compile(r"\b(?:what|which) (?:exact |precise )?(?:date|day)\b|\bexact date\b", re.I)
 # English question words, for reading "wen" as "when" and "wat" as "what" (one letter off, 80 in rapidfuzz).
 QUESTION_OPENERS = ("when", "what", "who", "whom", "whose", "where", "which", "why", "how")
 # A follow-up points back with a pronoun or a fragment ("and Tessalit?", "what about the police?").
@@ -80,6 +83,9 @@ POINTS_BACK = re.compile(
     r"|the same)\b|^\W*(?:and|what about|how about|also|same for)\b",
     re.I,
 )
+# The words that open a fragment follow-up ("And Tessalit?", "What about Gao?").
+FRAGMENT_LEAD = re.compile(r"^\W*(?:and|what about|how about|also|same for)\b\W*", re.I)
+YEAR = re.compile(r"\b(?:1[89]|20)\d{2}\b")
 # A question this short with history is read in the conversation's context.
 FRAGMENT_TOKENS = 2
 
@@ -148,8 +154,13 @@ def form_of(question: str) -> Form:
     return Form.FACT
 
 
-def analyse(question: str, history: list[dict[str, str]]) -> Question:
-    """The question with its form; a follow-up carries the previous question's subject."""
+def analyse(
+    question: str, history: list[dict[str, str]], generic: Callable[[str], bool] = lambda name: False
+) -> Question:
+    """The question with its form; a follow-up carries the previous question's subject.
+
+    `generic` tells a name the whole corpus is about ("MINUSMA"), which a follow-up never replaces.
+    """
     asked = strip_markup(question).strip()
     form = form_of(asked)
     previous = [t["content"] for t in history if t["role"] == "user"]
@@ -158,11 +169,32 @@ def analyse(question: str, history: list[dict[str, str]]) -> Question:
     earlier = strip_markup(previous[-1]).strip()
     if form is Form.FACT and len(content_tokens(asked)) <= FRAGMENT_TOKENS + len(names(asked)):
         form = form_of(earlier)  # "and Tessalit?" asks what the previous question asked
+        replaced = _swap_name(earlier, asked, generic)
+        if replaced:  # "And Tessalit?" after a question on Kidal asks that question about Tessalit
+            return Question(asked, replaced, replaced, form)
     # Search gets the earlier question's words, which a follow-up leaves out; the evidence is judged on what is
     # asked now plus what it refers to: the names of the earlier question and of the reply (else its figures).
     referents = [*names(earlier), *_reply_names(history)] or sorted(numbers(earlier))
     topic = " ".join(dict.fromkeys(referents))
     return Question(asked, f"{asked} ({earlier} {topic})", f"{asked} ({topic or earlier})", form)
+
+
+def _swap_name(earlier: str, fragment: str, generic: Callable[[str], bool]) -> str | None:
+    """The earlier question with its last specific name replaced by the fragment's name, if each has one."""
+    fragment = FRAGMENT_LEAD.sub("", fragment)
+    new = [n for n in names(fragment, skip_initial=False) if not generic(n)]
+    old = [
+        w
+        for n in names(earlier)
+        for w in re.split(r"\s+|['’]s\b", n)
+        if w and not generic(w) and w not in MONTHS
+    ]
+    if not new:  # "And in 2019?": a year for a year
+        new, old = YEAR.findall(fragment), YEAR.findall(earlier)
+    if len(new) != 1 or not old:
+        return None
+    head, _, tail = earlier.rpartition(old[-1])
+    return f"{head}{new[0]}{tail}"
 
 
 def is_follow_up(question: str) -> bool:
