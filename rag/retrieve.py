@@ -24,7 +24,7 @@ from rapidfuzz import fuzz, process
 from rag.config import Settings
 from rag.policy import DEFAULT_POLICY, Policy
 from rag.store import Store
-from rag.text import tokenize
+from rag.text import STOPWORDS, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,7 @@ class Vocabulary:
         self.frequencies = frequencies
         self.size = max(size, 1)
         self.boilerplate = boilerplate
+        self.self_references: frozenset[str] = frozenset()  # "this report": a document speaking of itself
         self.words: frozenset[str] = frozenset()  # real words of the language, never read as typos
         self._known = list(frequencies)
 
@@ -124,11 +125,16 @@ class Vocabulary:
         """Become the other vocabulary, so every holder of this one sees it (a late keyword index fills it in)."""
         self.frequencies, self.size = other.frequencies, other.size
         self.boilerplate, self.words, self._known = other.boilerplate, other.words, other._known
+        self.self_references = other.self_references
 
     def is_boilerplate(self, sentence: str) -> bool:
         """A line under a label that most documents repeat ("Sources: …"): about the document, not its subject."""
         label = line_label(sentence)
         return bool(label) and label in self.boilerplate
+
+    def is_self_reference(self, sentence: str) -> bool:
+        """The sentence speaks of its document ("This report lists…") the way most documents do."""
+        return any(phrase in self.self_references for phrase in _demonstratives(sentence))
 
     def idf(self, token: str) -> float:
         """Inverse document frequency; an unknown token weighs as much as the rarest."""
@@ -219,6 +225,7 @@ class KeywordSearch:
         self.docs = store.all_chunks()
         self.index = BM25Index([tokenize(_keyword_text(doc)) for doc in self.docs])
         self.index.vocabulary.boilerplate = boilerplate_labels(self.docs, policy.boilerplate_share)
+        self.index.vocabulary.self_references = self_references(self.docs, policy.boilerplate_share)
         self.index.vocabulary.words = model_words(store.settings.embed_model_path)
         self._by_position = {(d.metadata.get("source"), d.metadata.get("position")): d for d in self.docs}
 
@@ -376,6 +383,21 @@ def boilerplate_labels(docs: list[Document], share: float) -> frozenset[str]:
                 seen.setdefault(label, set()).add(str(doc.metadata.get("source", "")))
     documents = len({str(doc.metadata.get("source", "")) for doc in docs})
     return frozenset(k for k, v in seen.items() if len(v) >= max(3, share * documents))
+
+
+def self_references(docs: list[Document], share: float) -> frozenset[str]:
+    """ "this <noun>" phrases in at least `share` of the documents (and three): how they name themselves."""
+    seen: dict[str, set[str]] = {}
+    for doc in docs:
+        for phrase in _demonstratives(doc.page_content):
+            seen.setdefault(phrase, set()).add(str(doc.metadata.get("source", "")))
+    documents = len({str(doc.metadata.get("source", "")) for doc in docs})
+    return frozenset(k for k, v in seen.items() if len(v) >= max(3, share * documents))
+
+
+def _demonstratives(text: str) -> list[str]:
+    found = (w.lower() for w in re.findall(r"\bthis\s+([a-z]+)", text, re.I))
+    return [f"this {w}" for w in found if w not in STOPWORDS]
 
 
 def _keyword_text(doc: Document) -> str:

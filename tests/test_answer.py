@@ -119,6 +119,14 @@ def test_a_question_for_a_date_is_not_answered_by_a_year_alone(corpus_runtime) -
     assert answer.refused or not answer.answer.startswith("In November 2023")
 
 
+def test_a_document_speaking_of_itself_is_never_quoted(corpus_runtime) -> None:  # noqa: ANN001
+    vocabulary = corpus_runtime.keyword.vocabulary
+    assert "this report" in vocabulary.self_references  # found in most documents of the corpus, not listed
+    answer = make(corpus_runtime).ask("What happened in Mali's 2020 coup?")
+    assert not re.search(r"\bthis report\b", answer.answer, re.I)
+    assert "2020" in answer.answer
+
+
 SUPPORTED = "On 31 October 2023 MINUSMA closed its Kidal camp [1]."
 INVENTED = "The camp was then given to Napoleon in 1999 [1]."
 

@@ -34,6 +34,8 @@ MIN_WORDS = 4
 # A sentence that points back ("He…", "The resolution…") is read with the one before it.
 POINTS_BACK = re.compile(r"(?:He|She|It|They|This|These|The same|Both|By then|Then|Its|Their)\b")
 # Instructions planted in a document are not evidence (OWASP LLM01): never quoted, never sent to a model.
+# The forms whose answer gathers several sentences, where one that names nothing crowds out one that does.
+GATHERED_FORMS = (Form.LIST, Form.EXPLAIN)
 DAY = re.compile(r"(?<![\d/–-])\d{1,2}(?![\d/–-])")
 PLANTED = re.compile(
     r"ignore (?:all |any |the )?(?:previous|prior|above|your)|system prompt|disregard (?:all |the )?previous",
@@ -113,7 +115,13 @@ class Evidence:
             heading = str(passage.metadata.get("section") or passage.metadata.get("title") or "")
             lines = split_sentences(passage.text, self.vocabulary.is_boilerplate)
             # A line of three words or fewer ("The northern convoy.") names a topic; it states nothing.
-            sentences = [s for s in lines if not PLANTED.search(s) and len(s.split()) >= MIN_WORDS]
+            sentences = [
+                s
+                for s in lines
+                if not PLANTED.search(s)
+                and len(s.split()) >= MIN_WORDS
+                and not self.vocabulary.is_self_reference(s)
+            ]
             for i, sentence in enumerate(sentences):
                 before = sentences[i - 1] if i and POINTS_BACK.match(sentence) else ""
                 rows.append((f"{before} {sentence}".strip(), n, i, heading, i - 1 if before else i))
@@ -139,6 +147,8 @@ class Evidence:
             score = (1 - self.policy.overlap_weight) * dense + self.policy.overlap_weight * overlap
             if spans(form, text, query):
                 score += self.policy.answer_type_bonus
+            if form in GATHERED_FORMS and not self.key_terms(text):
+                score -= self.policy.vague_penalty  # no name, date or figure of its own: says little
             scored.append(Sentence(text, n, i, score, start, dense, overlap))
         return sorted(scored, key=lambda s: self.policy.name_gap_penalty * gaps[s.passage] - s.score)
 

@@ -12,7 +12,7 @@ from langchain_core.output_parsers import StrOutputParser
 from rag.answer.prompts import load_prompt
 from rag.policy import Policy
 from rag.retrieve import Vocabulary
-from rag.text import STOPWORDS, first_line, stem, ungrounded_terms, words
+from rag.text import STOPWORDS, first_line, fold, names, stem, term_in, ungrounded_terms, words
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,10 @@ NOT_FOUND = {
     "pt": "Não encontrei isso nos documentos.",
     "de": "Das habe ich in den Dokumenten nicht gefunden.",
 }
+# A line that opens with a language's name and a colon, as the few-shot prompt's lines do.
+LABEL = re.compile(rf"^\s*(?:{'|'.join(LANGUAGE_NAMES.values())})\s*:\s*", re.I)
+# French and Italian elide an article into a name ("d'Ansongo", "l'Algérie").
+ELISION = re.compile(r"\b[dlDL]['’](?=[A-ZÀ-Ý])")
 DEFAULT_NOTE = "(Answered from the documents, which are in English.)"
 
 
@@ -84,6 +88,7 @@ class Language:
         except Exception as exc:  # a failing backend must not stop the answer
             log.warning("translation failed: %s", exc)
             return None
+        text = LABEL.sub("", text).strip()  # a small model may repeat the prompt's "English:" label
         # Names change across languages ("ONU" → "UN"), numbers do not: a number the question lacks, or a name
         # neither the question nor the corpus holds, was invented (the few-shot examples leak into a small model)
         # and is cut out; the rest of the translation still helps search.
@@ -94,7 +99,16 @@ class Language:
             if term[0].isdigit() or stem(term) not in self.vocabulary.frequencies:
                 log.info("translation %r invented %r", text, term)
                 text = re.sub(rf"\s*\b(?:in |from |at |of )?{re.escape(term)}\b", "", text, flags=re.I)
-        return text
+        # A name of the question that the corpus holds and the translation dropped ("Ber") is what the
+        # question is about: it is added back, so ranking still looks for it.
+        lost = [
+            n
+            for n in names(ELISION.sub("", question))
+            if not (question.startswith(n) and " " not in n)  # "Le…": every sentence starts with a capital
+            and stem(fold(n)) in self.vocabulary.frequencies
+            and not term_in(n, text)
+        ]
+        return " ".join([text, *lost])
 
 
 def note(language: str) -> str:
