@@ -127,6 +127,11 @@ def test_a_document_speaking_of_itself_is_never_quoted(corpus_runtime) -> None: 
     assert "2020" in answer.answer
 
 
+def test_the_corpus_own_country_is_no_answer_to_who(corpus_runtime) -> None:  # noqa: ANN001
+    answer = make(corpus_runtime).ask("Who is the current president of France?")
+    assert not answer.answer.startswith("Mali")
+
+
 SUPPORTED = "On 31 October 2023 MINUSMA closed its Kidal camp [1]."
 INVENTED = "The camp was then given to Napoleon in 1999 [1]."
 

@@ -94,6 +94,11 @@ class Evidence:
         """The question's names and numbers that are not generic in this corpus."""
         return {term for term in key_terms(text) if not self.is_generic(term)}
 
+    def values(self, form: Form, text: str, question: str) -> list[re.Match[str]]:
+        """The values of the wanted kind in a sentence, beyond the question's; a generic name answers no "who"."""
+        found = spans(form, text, question)
+        return [m for m in found if form is not Form.WHO or not self.is_generic(m.group())]
+
     def is_generic(self, name: str) -> bool:
         """A word of the name is generic in this corpus ("MINUSMA" in a corpus about it): it singles out nothing."""
         stems = tokenize(name)
@@ -145,7 +150,7 @@ class Evidence:
             # The heading helps a sentence that leaves its subject to it, and dilutes one that does not.
             dense = max(float(np.dot(query_vector, with_heading)), float(np.dot(query_vector, alone)))
             score = (1 - self.policy.overlap_weight) * dense + self.policy.overlap_weight * overlap
-            if spans(form, text, query):
+            if self.values(form, text, query):
                 score += self.policy.answer_type_bonus
             if form in GATHERED_FORMS and not self.key_terms(text):
                 score -= self.policy.vague_penalty  # no name, date or figure of its own: says little

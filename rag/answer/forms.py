@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.evidence import Evidence, spans
+from rag.answer.evidence import Evidence
 from rag.answer.model import Sentence
 from rag.answer.question import VALUE_FORMS, Form
 from rag.policy import Policy
@@ -52,14 +52,14 @@ def fact(
     lines.append(f"“{defang(best.text)}” [{best.passage}]")
     cited = {best.passage}
     if form in VALUE_FORMS:
-        values = {_value(m.group()) for m in spans(form, best.text, query)}
+        values = {_value(m.group()) for m in evidence.values(form, best.text, query)}
         terms = evidence.key_terms(query)
         for other in ranked[1:8]:
             if other.score < policy.disagreement_ratio * best.score:
                 continue
             if other.text == best.text:
                 continue
-            theirs = {_value(m.group()) for m in spans(form, other.text, query)}
+            theirs = {_value(m.group()) for m in evidence.values(form, other.text, query)}
             same_subject = terms <= key_terms(other.text) | {t for t in terms if fold(t) in fold(other.text)}
             if theirs and values and not theirs & values and same_subject:
                 lines.append(f"Another source gives: “{defang(other.text)}” [{other.passage}]")
@@ -70,7 +70,7 @@ def fact(
 
 def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> str:
     """The value asked for, taken from the sentence: the one nearest the question's words there."""
-    found = spans(form, sentence, query)
+    found = evidence.values(form, sentence, query)
     if not found:
         return ""
     weights = evidence.weights(query)

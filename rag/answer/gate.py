@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from rag.answer.evidence import Evidence, full_text, spans
+from rag.answer.evidence import Evidence, full_text
 from rag.answer.model import Sentence
 from rag.answer.question import VALUE_FORMS, Form
 from rag.policy import Policy
@@ -50,7 +50,7 @@ def features(
         "missing_idf": max(missing, default=0.0) / (max(weights.values(), default=1.0) or 1.0),
         "top3_overlap": max(s.overlap for s in ranked[:3]),
         "soft_coverage": evidence.coverage(query, near, soft=True),
-        "typed_value": float(form not in VALUE_FORMS or bool(spans(form, best.text, query))),
+        "typed_value": float(form not in VALUE_FORMS or bool(evidence.values(form, best.text, query))),
         "other_number": float(bool(asked - said) and bool(said - asked)),
     }
 
