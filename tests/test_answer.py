@@ -10,6 +10,7 @@ from langchain_core.language_models.fake import FakeListLLM, FakeStreamingListLL
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
+from rag.answer.question import Form
 from rag.errors import InputRejected
 
 
@@ -130,6 +131,12 @@ def test_a_document_speaking_of_itself_is_never_quoted(corpus_runtime) -> None: 
 def test_the_corpus_own_country_is_no_answer_to_who(corpus_runtime) -> None:  # noqa: ANN001
     answer = make(corpus_runtime).ask("Who is the current president of France?")
     assert not answer.answer.startswith("Mali")
+    evidence = make(corpus_runtime).evidence
+    assert evidence.is_generic("Mali") and not evidence.is_generic(
+        "MINUSMA Koenders"
+    )  # one generic word is not
+    found = evidence.values(Form.WHO, "In Mali the head of MINUSMA was Bert Koenders.", "Who was the head?")
+    assert [m.group() for m in found] == ["Bert Koenders"]
 
 
 SUPPORTED = "On 31 October 2023 MINUSMA closed its Kidal camp [1]."

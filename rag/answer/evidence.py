@@ -92,7 +92,7 @@ class Evidence:
 
     def key_terms(self, text: str) -> set[str]:
         """The question's names and numbers that are not generic in this corpus."""
-        return {term for term in key_terms(text) if not self.is_generic(term)}
+        return {t for t in key_terms(text) if not any(self._generic(s) for s in tokenize(t))}
 
     def values(self, form: Form, text: str, question: str) -> list[re.Match[str]]:
         """The values of the wanted kind in a sentence, beyond the question's; a generic name answers no "who"."""
@@ -100,9 +100,9 @@ class Evidence:
         return [m for m in found if form is not Form.WHO or not self.is_generic(m.group())]
 
     def is_generic(self, name: str) -> bool:
-        """A word of the name is generic in this corpus ("MINUSMA" in a corpus about it): it singles out nothing."""
+        """Every word of the name is generic in this corpus ("MINUSMA" in a corpus about it): it singles out nothing."""
         stems = tokenize(name)
-        return bool(stems) and any(self._generic(s) for s in stems)
+        return bool(stems) and all(self._generic(s) for s in stems)
 
     def _generic(self, token: str) -> bool:
         """In more chunks than the policy's share, or derived from such a name ("Malians" where "Mali" is)."""
