@@ -10,7 +10,7 @@ from langchain_core.language_models.fake import FakeListLLM, FakeStreamingListLL
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
-from rag.answer.question import Form
+from rag.answer.question import Form, spell_months
 from rag.errors import InputRejected
 
 
@@ -137,6 +137,12 @@ def test_the_corpus_own_country_is_no_answer_to_who(corpus_runtime) -> None:  # 
     )  # one generic word is not
     found = evidence.values(Form.WHO, "In Mali the head of MINUSMA was Bert Koenders.", "Who was the head?")
     assert [m.group() for m in found] == ["Bert Koenders"]
+
+
+def test_months_are_read_as_the_documents_write_them() -> None:
+    assert spell_months("troops in feb 2023") == "troops in February 2023"
+    assert spell_months("spent jul 2013-jun 2014, from 3 sept.") == "spent July 2013-June 2014, from 3 September"
+    assert spell_months("what may they do") == "what may they do"  # a verb, with no number beside it
 
 
 SUPPORTED = "On 31 October 2023 MINUSMA closed its Kidal camp [1]."

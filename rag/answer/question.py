@@ -86,6 +86,13 @@ POINTS_BACK = re.compile(
 # The words that open a fragment follow-up ("And Tessalit?", "What about Gao?").
 FRAGMENT_LEAD = re.compile(r"^\W*(?:and|what about|how about|also|same for)\b\W*", re.I)
 YEAR = re.compile(r"\b(?:1[89]|20)\d{2}\b")
+# A month in lower case or abbreviated, next to a day or a year ("feb 2023", "jul 2013-jun 2014", "3 sept"):
+# "may" and "mar" only count beside a number, where they cannot be the verbs.
+_MONTH_WORD = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?"
+    r"|nov(?:ember)?|dec(?:ember)?"
+)
+MONTH_WRITTEN = re.compile(rf"(?<=\d )\b({_MONTH_WORD})\b\.?|\b({_MONTH_WORD})\b\.?(?=\s*\d)", re.I)
 # A question this short with history is read in the conversation's context.
 FRAGMENT_TOKENS = 2
 
@@ -161,7 +168,7 @@ def analyse(
 
     `generic` tells a name the whole corpus is about ("MINUSMA"), which a follow-up never replaces.
     """
-    asked = strip_markup(question).strip()
+    asked = spell_months(strip_markup(question).strip())
     form = form_of(asked)
     previous = [t["content"] for t in history if t["role"] == "user"]
     if not previous or not is_follow_up(asked):
@@ -195,6 +202,16 @@ def _swap_name(earlier: str, fragment: str, generic: Callable[[str], bool]) -> s
         return None
     head, _, tail = earlier.rpartition(old[-1])
     return f"{head}{new[0]}{tail}"
+
+
+def spell_months(question: str) -> str:
+    """Months written as the documents write them ("feb 2023", "3 sept" → "February 2023", "3 September")."""
+
+    def full(match: re.Match[str]) -> str:
+        word = (match.group(1) or match.group(2)).lower()
+        return next(m for m in MONTHS if m.lower().startswith(word[:3]))
+
+    return MONTH_WRITTEN.sub(full, question)
 
 
 def is_follow_up(question: str) -> bool:
