@@ -12,6 +12,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
 from rag.answer.question import Form, spell_months
 from rag.errors import InputRejected
+from rag.retrieve import Passage
 
 
 def make(runtime, llm=None, *, capable: bool = False) -> Assistant:  # noqa: ANN001
@@ -139,9 +140,23 @@ def test_the_corpus_own_country_is_no_answer_to_who(corpus_runtime) -> None:  # 
     assert [m.group() for m in found] == ["Bert Koenders"]
 
 
+def test_a_line_of_web_addresses_is_never_evidence(corpus_runtime) -> None:  # noqa: ANN001
+    text = (
+        "ALSO CONSULTED: https://example.org/minusma-kidal-camp-closed-31-october-2023 and www.example.net/kidal\n"
+        "MINUSMA closed its camp at Kidal on 31 October 2023."
+    )
+    passage = Passage("c1", text, {"source": "note.txt"}, 0.5, 0.5)
+    ranked = make(corpus_runtime).evidence.rank(
+        "When did MINUSMA close the Kidal camp?", Form.DATE, [passage]
+    )
+    assert [s.text for s in ranked] == ["MINUSMA closed its camp at Kidal on 31 October 2023."]
+
+
 def test_months_are_read_as_the_documents_write_them() -> None:
     assert spell_months("troops in feb 2023") == "troops in February 2023"
-    assert spell_months("spent jul 2013-jun 2014, from 3 sept.") == "spent July 2013-June 2014, from 3 September"
+    assert (
+        spell_months("spent jul 2013-jun 2014, from 3 sept.") == "spent July 2013-June 2014, from 3 September"
+    )
     assert spell_months("what may they do") == "what may they do"  # a verb, with no number beside it
 
 

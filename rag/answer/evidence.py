@@ -37,6 +37,7 @@ POINTS_BACK = re.compile(r"(?:He|She|It|They|This|These|The same|Both|By then|Th
 # The forms whose answer gathers several sentences, where one that names nothing crowds out one that does.
 GATHERED_FORMS = (Form.LIST, Form.EXPLAIN)
 DAY = re.compile(r"(?<![\d/–-])\d{1,2}(?![\d/–-])")
+ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+")
 PLANTED = re.compile(
     r"ignore (?:all |any |the )?(?:previous|prior|above|your)|system prompt|disregard (?:all |the )?previous",
     re.I,
@@ -124,7 +125,7 @@ class Evidence:
                 s
                 for s in lines
                 if not PLANTED.search(s)
-                and len(s.split()) >= MIN_WORDS
+                and len(ADDRESS.sub(" ", s).split()) >= MIN_WORDS  # a line of web addresses states nothing
                 and not self.vocabulary.is_self_reference(s)
             ]
             for i, sentence in enumerate(sentences):
