@@ -9,19 +9,19 @@ from rag.answer.model import Sentence
 from rag.answer.question import VALUE_FORMS, Form
 from rag.policy import Policy
 from rag.retrieve import Passage
-from rag.text import numbers, term_in
+from rag.text import numbers, term_in, tokenize
 
-# Each is in [0, 1]; what it asks of the best sentence (with its section heading) and its passage. Chosen by
-# backward elimination on the dev split (eval/calibrate.py, 5-fold cross-validation): dropping the IDF-weighted
-# overlap in the sentence and in the passage, whether the rarest word is in the sentence and the weight of the
-# rarest missing word (each near-collinear with a kept one, and fitted with signs of no meaning) took the engine
-# from 68.6% to 71.8% there.
+# Each is in [0, 1]; what it asks of the best sentence (with its section heading) and its passage:
 FEATURES = (
     "dense",  # cosine of the question and the sentence
+    "overlap",  # IDF-weighted share of the question's words in the sentence (heading words count half)
+    "passage_coverage",  # the same share in the whole passage
     "key_terms_found",  # share of the question's non-generic names and numbers in the passage
     "sentence_terms",  # the same share in the sentence
-    "top3_overlap",  # the best IDF-weighted share of the question's words among the three best sentences
-    "soft_coverage",  # that share in the sentence, where a missing word counts by its closest word there
+    "rarest",  # the question's rarest word is in the sentence
+    "missing_idf",  # weight of the rarest word the sentence lacks, against the rarest word asked
+    "top3_overlap",  # the best overlap among the three best sentences
+    "soft_coverage",  # overlap where a missing word counts by its closest word in the sentence
     "typed_value",  # a date, number or name asked for is in the sentence, beyond those the question gives
     "other_number",  # a number (or year) the question gives is not in the sentence, which gives another instead
 )
@@ -34,12 +34,20 @@ def features(
     best = ranked[0]
     passage = full_text(passages[best.passage - 1])
     near = f"{passages[best.passage - 1].metadata.get('section', '')} {best.text}"
+    near_tokens = set(tokenize(near))
     terms = evidence.key_terms(query)
+    weights = evidence.weights(query)
+    rarest = max(weights, key=weights.__getitem__) if weights else ""
+    missing = [w for t, w in weights.items() if t not in near_tokens and not term_in(t, near)]
     asked, said = numbers(query), numbers(near)
     return {
         "dense": best.dense,
+        "overlap": best.overlap,
+        "passage_coverage": evidence.coverage(query, passage),
         "key_terms_found": _share(terms, passage),
         "sentence_terms": _share(terms, near),
+        "rarest": float(not rarest or rarest in near_tokens or term_in(rarest, near)),
+        "missing_idf": max(missing, default=0.0) / (max(weights.values(), default=1.0) or 1.0),
         "top3_overlap": max(s.overlap for s in ranked[:3]),
         "soft_coverage": evidence.coverage(query, near, soft=True),
         "typed_value": float(form not in VALUE_FORMS or bool(evidence.values(form, best.text, query))),
