@@ -43,7 +43,7 @@ def main(path: Path) -> None:
     settings = Settings.from_env()
     runtime = Runtime(settings)
     assistant = runtime.build_assistant(policy=replace(DEFAULT_POLICY, gate_threshold=0.0))
-    rows, labels, cats, unanswerable = [], [], [], []
+    rows, labels, cats = [], [], []
     for item in load_items(path, "dev"):
         answer, _ = run_item(assistant.ask, item)
         wanted = label(item, answer)
@@ -52,20 +52,14 @@ def main(path: Path) -> None:
         rows.append([answer.evidence[f] for f in FEATURES])
         labels.append(wanted)
         cats.append(category(item))
-        unanswerable.append(bool(item.get("unanswerable")))
-    x, y, must_refuse = np.asarray(rows), np.asarray(labels, dtype=float), np.asarray(unanswerable)
+    x, y = np.asarray(rows), np.asarray(labels, dtype=float)
     for name, column in zip(FEATURES, x.T):
         print(
             f"  {name}: answerable mean {column[y == 1].mean():.2f}, unanswerable {column[y == 0].mean():.2f}"
         )
     w, b = fit(x, y)
     p = 1 / (1 + np.exp(-(x @ w + b)))
-    # The threshold with the most dev items right once the gate applies: an answer that passes, or a refusal of
-    # what has no answer. (Refusing an answerable question answered wrong gains nothing: it fails either way.)
-    best = max(
-        np.arange(0.2, 0.81, 0.05),
-        key=lambda t: (np.sum((p >= t) & (y == 1)) + np.sum((p < t) & must_refuse), -abs(t - 0.5)),
-    )
+    best = max(np.arange(0.2, 0.81, 0.05), key=lambda t: (np.mean((p >= t) == (y == 1)), -abs(t - 0.5)))
     refuse = p < best
     precision = np.sum(refuse & (y == 0)) / max(1, np.sum(refuse))
     recall = np.sum(refuse & (y == 0)) / max(1, np.sum(y == 0))

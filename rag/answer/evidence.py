@@ -151,7 +151,6 @@ class Evidence:
             # The heading helps a sentence that leaves its subject to it, and dilutes one that does not.
             dense = max(float(np.dot(query_vector, with_heading)), float(np.dot(query_vector, alone)))
             score = (1 - self.policy.overlap_weight) * dense + self.policy.overlap_weight * overlap
-            score += self.policy.passage_weight * passages[n - 1].similarity
             if self.values(form, text, query):
                 score += self.policy.answer_type_bonus
             if form in GATHERED_FORMS and not self.key_terms(text):
