@@ -375,22 +375,23 @@ def line_label(line: str) -> str:
 
 def boilerplate_labels(docs: list[Document], share: float) -> frozenset[str]:
     """Line labels found in at least `share` of the documents (and three of them): the corpus's boilerplate."""
-    seen: dict[str, set[str]] = {}
-    for doc in docs:
-        for line in doc.page_content.splitlines():
-            label = line_label(line)
-            if label:
-                seen.setdefault(label, set()).add(str(doc.metadata.get("source", "")))
-    documents = len({str(doc.metadata.get("source", "")) for doc in docs})
-    return frozenset(k for k, v in seen.items() if len(v) >= max(3, share * documents))
+    return _in_most_documents(docs, share, lambda text: [line_label(line) for line in text.splitlines()])
 
 
 def self_references(docs: list[Document], share: float) -> frozenset[str]:
     """ "this <noun>" phrases in at least `share` of the documents (and three): how they name themselves."""
+    return _in_most_documents(docs, share, _demonstratives)
+
+
+def _in_most_documents(
+    docs: list[Document], share: float, found: Callable[[str], list[str]]
+) -> frozenset[str]:
+    """What `found` finds in at least `share` of the documents, and in three at least."""
     seen: dict[str, set[str]] = {}
     for doc in docs:
-        for phrase in _demonstratives(doc.page_content):
-            seen.setdefault(phrase, set()).add(str(doc.metadata.get("source", "")))
+        for key in found(doc.page_content):
+            if key:
+                seen.setdefault(key, set()).add(str(doc.metadata.get("source", "")))
     documents = len({str(doc.metadata.get("source", "")) for doc in docs})
     return frozenset(k for k, v in seen.items() if len(v) >= max(3, share * documents))
 
