@@ -117,7 +117,9 @@ class Vocabulary:
         self.frequencies = frequencies
         self.size = max(size, 1)
         self.boilerplate = boilerplate
-        self.self_references: frozenset[str] = frozenset()  # "this report": a document speaking of itself
+        self.self_references: frozenset[str] = (
+            frozenset()
+        )  # "this <noun>" phrases: a document speaking of itself
         self.words: frozenset[str] = frozenset()  # real words of the language, never read as typos
         self._known = list(frequencies)
 
@@ -133,7 +135,7 @@ class Vocabulary:
         return bool(label) and label in self.boilerplate
 
     def is_self_reference(self, sentence: str) -> bool:
-        """The sentence speaks of its document ("This report lists…") the way most documents do."""
+        """The sentence speaks of its document with a "this <noun>" phrase that most documents use."""
         return any(phrase in self.self_references for phrase in _demonstratives(sentence))
 
     def idf(self, token: str) -> float:

@@ -193,7 +193,7 @@ def term_in(term: str, text: str, *, typo: bool = True) -> bool:
 
 
 def derived(word: str, base: str) -> bool:
-    """The word is the base with a short ending: a demonym or adjective of a name ("Chadian", "Malians")."""
+    """The word is the base with a short ending: a demonym or adjective of a name ("Kenyan", "Ghanaians")."""
     return (
         len(base) >= DERIVED_MIN_BASE
         and word.startswith(base)
@@ -201,7 +201,7 @@ def derived(word: str, base: str) -> bool:
     )
 
 
-# English forms a name's derivatives with endings of up to four letters ("Togo-lese", "Chad-ian", "Mali-ans");
+# English forms a name's derivatives with endings of up to four letters ("Kenya-n", "Japan-ese", "Ghana-ians");
 # a base under four letters ("Gao") would match too many unrelated words.
 DERIVED_MIN_BASE = 4
 DERIVED_MAX_END = 4

@@ -101,12 +101,12 @@ class Evidence:
         return [m for m in found if form is not Form.WHO or not self.is_generic(m.group())]
 
     def is_generic(self, name: str) -> bool:
-        """Every word of the name is generic in this corpus ("MINUSMA" in a corpus about it): it singles out nothing."""
+        """Every word of the name is generic in this corpus (the name of what the corpus is about): it singles out nothing."""
         stems = tokenize(name)
         return bool(stems) and all(self._generic(s) for s in stems)
 
     def _generic(self, token: str) -> bool:
-        """In more chunks than the policy's share, or derived from such a name ("Malians" where "Mali" is)."""
+        """In more chunks than the policy's share, or derived from such a name (a demonym of a generic country)."""
         if self.vocabulary.share(token) > self.policy.generic_df:
             return True
         return any(

@@ -47,7 +47,7 @@ NOT_FOUND = {
 }
 # A line that opens with a language's name and a colon, as the few-shot prompt's lines do.
 LABEL = re.compile(rf"^\s*(?:{'|'.join(LANGUAGE_NAMES.values())})\s*:\s*", re.I)
-# French and Italian elide an article into a name ("d'Ansongo", "l'Algérie").
+# French and Italian elide an article into a name ("d'Accra", "l'Algérie").
 ELISION = re.compile(r"\b[dlDL]['’](?=[A-ZÀ-Ý])")
 DEFAULT_NOTE = "(Answered from the documents, which are in English.)"
 
@@ -99,7 +99,7 @@ class Language:
             if term[0].isdigit() or stem(term) not in self.vocabulary.frequencies:
                 log.info("translation %r invented %r", text, term)
                 text = re.sub(rf"\s*\b(?:in |from |at |of )?{re.escape(term)}\b", "", text, flags=re.I)
-        # A name of the question that the corpus holds and the translation dropped ("Ber") is what the
+        # A name of the question that the corpus holds and the translation dropped is what the
         # question is about: it is added back, so ranking still looks for it.
         lost = [
             n

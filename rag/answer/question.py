@@ -83,7 +83,7 @@ POINTS_BACK = re.compile(
     r"|the same)\b|^\W*(?:and|what about|how about|also|same for)\b",
     re.I,
 )
-# The words that open a fragment follow-up ("And Tessalit?", "What about Gao?").
+# The words that open a fragment follow-up ("And Accra?", "What about 2019?").
 FRAGMENT_LEAD = re.compile(r"^\W*(?:and|what about|how about|also|same for)\b\W*", re.I)
 YEAR = re.compile(r"\b(?:1[89]|20)\d{2}\b")
 # A month in lower case or abbreviated, next to a day or a year ("feb 2023", "jul 2013-jun 2014", "3 sept"):
@@ -166,7 +166,7 @@ def analyse(
 ) -> Question:
     """The question with its form; a follow-up carries the previous question's subject.
 
-    `generic` tells a name the whole corpus is about ("MINUSMA"), which a follow-up never replaces.
+    `generic` tells a name the whole corpus is about, which a follow-up never replaces.
     """
     asked = spell_months(strip_markup(question).strip())
     form = form_of(asked)
@@ -177,7 +177,7 @@ def analyse(
     if form is Form.FACT and len(content_tokens(asked)) <= FRAGMENT_TOKENS + len(names(asked)):
         form = form_of(earlier)  # "and Tessalit?" asks what the previous question asked
         replaced = _swap_name(earlier, asked, generic)
-        if replaced:  # "And Tessalit?" after a question on Kidal asks that question about Tessalit
+        if replaced:  # "And Accra?" after a question on Lagos asks that question about Accra
             return Question(asked, replaced, replaced, form)
     # Search gets the earlier question's words, which a follow-up leaves out; the evidence is judged on what is
     # asked now plus what it refers to: the names of the earlier question and of the reply (else its figures).
