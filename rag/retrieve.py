@@ -117,9 +117,8 @@ class Vocabulary:
         self.frequencies = frequencies
         self.size = max(size, 1)
         self.boilerplate = boilerplate
-        self.self_references: frozenset[str] = (
-            frozenset()
-        )  # "this <noun>" phrases: a document speaking of itself
+        # "this <noun>" phrases most documents use: a document speaking of itself.
+        self.self_references: frozenset[str] = frozenset()
         self.words: frozenset[str] = frozenset()  # real words of the language, never read as typos
         self._known = list(frequencies)
 

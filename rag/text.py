@@ -30,10 +30,13 @@ UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u206
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
 MONTHS = "January February March April May June July August September October November December".split()
+# A year of the last two centuries: the one way to find one.
+YEAR_PATTERN = r"(?:1[89]|20)\d{2}"
+YEAR = re.compile(rf"\b{YEAR_PATTERN}\b")
 _MONTH = "|".join(MONTHS)
 DATE = re.compile(
     rf"\b(?:\d{{1,2}}\s+(?:{_MONTH})(?:\s+\d{{4}})?|(?:{_MONTH})\s+\d{{1,2}}(?:,?\s+\d{{4}})?"
-    rf"|(?:{_MONTH})\s+\d{{4}}|(?:{_MONTH})|(?:1[89]|20)\d{{2}}(?:[-–/]\d{{2,4}})?)\b"
+    rf"|(?:{_MONTH})\s+\d{{4}}|(?:{_MONTH})|{YEAR_PATTERN}(?:[-–/]\d{{2,4}})?)\b"
 )
 # A name: a run of capitalised words, allowing "of"/"de"/"al-" inside ("Alliance of Sahel States").
 NAME = re.compile(
@@ -202,7 +205,7 @@ def derived(word: str, base: str) -> bool:
 
 
 # English forms a name's derivatives with endings of up to four letters ("Kenya-n", "Japan-ese", "Ghana-ians");
-# a base under four letters ("Gao") would match too many unrelated words.
+# a base under four letters would match too many unrelated words.
 DERIVED_MIN_BASE = 4
 DERIVED_MAX_END = 4
 # rapidfuzz ratio for one typo in a word of five or more letters ("Koenders"/"Konders" is 93, "Tessalit"/"Tesalit"

@@ -33,11 +33,13 @@ SENTENCE_CACHE_SIZE = 50_000
 MIN_WORDS = 4
 # A sentence that points back ("He…", "The resolution…") is read with the one before it.
 POINTS_BACK = re.compile(r"(?:He|She|It|They|This|These|The same|Both|By then|Then|Its|Their)\b")
-# Instructions planted in a document are not evidence (OWASP LLM01): never quoted, never sent to a model.
 # The forms whose answer gathers several sentences, where one that names nothing crowds out one that does.
 GATHERED_FORMS = (Form.LIST, Form.EXPLAIN)
+# The day of a date ("14 May 2015"), not part of a year range ("2014/15").
 DAY = re.compile(r"(?<![\d/–-])\d{1,2}(?![\d/–-])")
+# A web address: a line made of them states nothing.
 ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+")
+# Instructions planted in a document are not evidence (OWASP LLM01): never quoted, never sent to a model.
 PLANTED = re.compile(
     r"ignore (?:all |any |the )?(?:previous|prior|above|your)|system prompt|disregard (?:all |the )?previous",
     re.I,
@@ -125,7 +127,7 @@ class Evidence:
                 s
                 for s in lines
                 if not PLANTED.search(s)
-                and len(ADDRESS.sub(" ", s).split()) >= MIN_WORDS  # a line of web addresses states nothing
+                and len(ADDRESS.sub(" ", s).split()) >= MIN_WORDS
                 and not self.vocabulary.is_self_reference(s)
             ]
             for i, sentence in enumerate(sentences):

@@ -12,7 +12,7 @@ from rapidfuzz import fuzz, process
 from rag.answer.model import Answer
 from rag.config import Settings
 from rag.errors import InputRejected
-from rag.text import MONTHS, clean_input, content_tokens, first_line, names, numbers, strip_markup
+from rag.text import MONTHS, YEAR, clean_input, content_tokens, first_line, names, numbers, strip_markup
 
 NOT_FOUND = "I could not find that in the documents."
 OFF_LIMITS = "I can only answer questions from the documents; I cannot share my instructions."
@@ -77,21 +77,18 @@ FORM_PATTERNS = [(form, re.compile(pattern, re.I)) for form, pattern in FORMS]
 ASKS_DAY = re.compile(r"\b(?:what|which) (?:exact |precise )?(?:date|day)\b|\bexact date\b", re.I)
 # English question words, for reading "wen" as "when" and "wat" as "what" (one letter off, 80 in rapidfuzz).
 QUESTION_OPENERS = ("when", "what", "who", "whom", "whose", "where", "which", "why", "how")
+# The words that open a fragment follow-up ("And Accra?", "What about 2019?").
+_LEADS = r"^\W*(?:and|what about|how about|also|same for)\b"
+FRAGMENT_LEAD = re.compile(rf"{_LEADS}\W*", re.I)
 # A follow-up points back with a pronoun or a fragment ("and Tessalit?", "what about the police?").
 POINTS_BACK = re.compile(
     r"\b(?:he|she|him|his|her|hers|it|its|they|them|their|theirs|there|then|that one|this one|those|these"
-    r"|the same)\b|^\W*(?:and|what about|how about|also|same for)\b",
+    rf"|the same)\b|{_LEADS}",
     re.I,
 )
-# The words that open a fragment follow-up ("And Accra?", "What about 2019?").
-FRAGMENT_LEAD = re.compile(r"^\W*(?:and|what about|how about|also|same for)\b\W*", re.I)
-YEAR = re.compile(r"\b(?:1[89]|20)\d{2}\b")
 # A month in lower case or abbreviated, next to a day or a year ("feb 2023", "jul 2013-jun 2014", "3 sept"):
 # "may" and "mar" only count beside a number, where they cannot be the verbs.
-_MONTH_WORD = (
-    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?"
-    r"|nov(?:ember)?|dec(?:ember)?"
-)
+_MONTH_WORD = "|".join(f"{m[:3].lower()}(?:{m[3:]})?" for m in MONTHS) + "|sept"
 MONTH_WRITTEN = re.compile(rf"(?<=\d )\b({_MONTH_WORD})\b\.?|\b({_MONTH_WORD})\b\.?(?=\s*\d)", re.I)
 # A question this short with history is read in the conversation's context.
 FRAGMENT_TOKENS = 2
