@@ -31,8 +31,12 @@ from rag.text import (
 
 SENTENCE_CACHE_SIZE = 50_000
 MIN_WORDS = 4
-# A sentence that points back ("He…", "The resolution…") is read with the one before it.
-POINTS_BACK = re.compile(r"(?:He|She|It|They|This|These|The same|Both|By then|Then|Its|Their)\b")
+# A sentence that points back ("He…", "In it…", "By then…") is read with the one before it.
+POINTS_BACK = re.compile(
+    r"(?:(?:in|of|for|from|on|at|by|with|after|under|since|during) )?"
+    r"(?:he|she|it|they|this|these|those|the same|both|then|its|their)\b",
+    re.I,
+)
 # The forms whose answer gathers several sentences, where one that names nothing crowds out one that does.
 GATHERED_FORMS = (Form.LIST, Form.EXPLAIN)
 # The day of a date ("14 May 2015"), not part of a year range ("2014/15").
@@ -86,11 +90,11 @@ class Evidence:
         self._vectors: dict[str, np.ndarray] = {}
 
     def weights(self, text: str) -> dict[str, float]:
-        """The question's content tokens, typos corrected, each weighted by rarity; generic ones weigh nothing."""
+        """The question's content tokens, typos corrected, each weighted by its rarity (IDF) in the corpus."""
         weights = {}
         for token in content_tokens(text):
             token = self.vocabulary.correct(token, self.policy.typo_min_ratio)
-            weights[token] = 0.0 if self._generic(token) else self.vocabulary.idf(token)
+            weights[token] = self.vocabulary.idf(token)
         return weights
 
     def key_terms(self, text: str) -> set[str]:

@@ -51,7 +51,7 @@ VALUE_FORMS = (Form.DATE, Form.NUMBER, Form.WHO)
 FORMS = [
     (
         Form.EXPLAIN,
-        r"^\W*(?:why|how (?:did|do|does|was|were|is|are|has|have|had|can|could|will|would)\b)"
+        r"\bwhy\b|^\W*how (?:did|do|does|was|were|is|are|has|have|had|can|could|will|would)\b"
         r"|\b(?:summari[sz]e|summary|explain|describe|overview|what happened|tell me (?:about|more)|"
         r"what (?:was|were|is|are) the (?:reasons?|causes?|role|impact|consequences?|effects?|story))\b",
     ),
