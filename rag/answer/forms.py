@@ -46,7 +46,9 @@ def fact(
     """A short answer first, then the sentence that states it; another source's differing figure beside it."""
     best = ranked[0]
     if form is Form.FACT:  # "what…" is answered by an account, which a sentence that points back goes on with
-        best = next((s for s in ranked if s.passage == best.passage and s.start == best.position < s.position), best)
+        best = next(
+            (s for s in ranked if s.passage == best.passage and s.start == best.position < s.position), best
+        )
     lines = []
     short = short_answer(form, best.text, query, evidence)
     if short:
