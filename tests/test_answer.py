@@ -10,7 +10,7 @@ from langchain_core.language_models.fake import FakeListLLM, FakeStreamingListLL
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
-from rag.answer.question import Form, spell_months
+from rag.answer.question import Form, form_of, spell_months
 from rag.errors import InputRejected
 from rag.retrieve import Passage
 
@@ -221,3 +221,14 @@ def test_rendered_answer_shows_document_text_as_text() -> None:
     html = render(Answer("Answer <img src=x onerror=alert(1)> [1]", False, [planted]))
     assert "<script>" not in html and "<img" not in html and "<b>" not in html
     assert "evil.example" not in html and "&lt;script&gt;" in html
+
+
+def test_why_anywhere_in_the_question_asks_for_an_explanation() -> None:
+    assert form_of("What is the Liptako-Gourma Charter, and why was it signed?") is Form.EXPLAIN
+    assert form_of("What is the Liptako-Gourma Charter?") is Form.FACT
+
+
+def test_a_what_answer_goes_on_into_the_sentence_that_points_back(corpus_runtime) -> None:  # noqa: ANN001
+    # "In it the Secretary-General said…" continues the sentence that names the review.
+    answer = make(corpus_runtime).ask("What did the internal review of January 2023 find?")
+    assert answer.form == "fact" and "status quo" in answer.answer, answer.answer
