@@ -48,3 +48,10 @@ def test_words_frequent_in_a_small_corpus_still_count(second_runtime: Runtime) -
     open_gate = second_runtime.build_assistant(policy=replace(DEFAULT_POLICY, gate_threshold=0.0))
     answer = open_gate.ask("When did the Harbourline light rail open to passengers?")
     assert answer.answer.startswith("On 18 August 2014"), answer.answer
+
+
+def test_a_count_of_something_else_is_not_given_as_the_short_answer(second_runtime: Runtime) -> None:
+    # The best sentence gives kilometres and stations, not stops: it is quoted, but neither is stated as the count.
+    open_gate = second_runtime.build_assistant(policy=replace(DEFAULT_POLICY, gate_threshold=0.0))
+    answer = open_gate.ask("How many stops does the Blue Line have?")
+    assert answer.answer.startswith("“"), answer.answer

@@ -39,6 +39,9 @@ POINTS_BACK = re.compile(
 )
 # The forms whose answer gathers several sentences, where one that names nothing crowds out one that does.
 GATHERED_FORMS = (Form.LIST, Form.EXPLAIN)
+# The words after a number name what it counts, up to the verb ("143 vehicles carrying …" → "143 vehicles").
+VERB_ENDING = re.compile(r"(?:ed|ing)$")
+UNIT = re.compile(r"\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
 # The day of a date ("14 May 2015"), not part of a year range ("2014/15").
 DAY = re.compile(r"(?<![\d/–-])\d{1,2}(?![\d/–-])")
 # A web address: a line made of them states nothing.
@@ -69,6 +72,22 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
         return []
     asked = fold(question)
     return [m for m in found if fold(m.group()) not in asked]
+
+
+def counted(text: str, end: int) -> list[str]:
+    """The words after a number (ending at `end`) that name what it counts."""
+    unit = UNIT.match(text[end:])
+    kept: list[str] = []
+    for word in unit.group(1).split() if unit else []:
+        if word in STOPWORDS or VERB_ENDING.search(word) or len(kept) == 2:
+            break
+        kept.append(word)
+    return kept
+
+
+def counts(unit: list[str], asked: list[str]) -> bool:
+    """A number counts what was asked: it names no unit, or one of the asked words."""
+    return not unit or any(term_in(word, " ".join(unit)) for word in asked)
 
 
 def _name_matches(text: str) -> list[re.Match[str]]:

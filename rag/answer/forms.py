@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.evidence import Evidence
+from rag.answer.evidence import Evidence, counted, counts
 from rag.answer.model import Sentence
-from rag.answer.question import VALUE_FORMS, Form
+from rag.answer.question import VALUE_FORMS, Form, counted_nouns
 from rag.policy import Policy
 from rag.retrieve import Passage
-from rag.text import STOPWORDS, defang, fold, key_terms, tokenize
-
-# The words after a number name what it counts, up to the verb ("143 vehicles carrying …" → "143 vehicles").
-VERB_ENDING = re.compile(r"(?:ed|ing)$")
-UNIT = re.compile(r"\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
+from rag.text import defang, fold, key_terms, tokenize
 
 
 def compose(
@@ -75,6 +71,9 @@ def fact(
 def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> str:
     """The value asked for, taken from the sentence: the one nearest the question's words there."""
     found = evidence.values(form, sentence, query)
+    if form is Form.NUMBER:  # "How many stops…" is not answered by "38 minutes"; the sentence is still quoted
+        asked = counted_nouns(query)
+        found = [m for m in found if counts(counted(sentence, m.end()), asked)] if asked else found
     if not found:
         return ""
     weights = evidence.weights(query)
@@ -90,13 +89,7 @@ def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> s
         has_day = re.match(r"\d{1,2}\s+[A-Z]", value) or re.search(r"[a-z]\s+\d{1,2}\b(?!\d)", value)
         return f"On {value}" if has_day else f"In {value}"
     if form is Form.NUMBER:
-        unit = UNIT.match(sentence[match.end() :])
-        kept: list[str] = []
-        for word in unit.group(1).split() if unit else []:
-            if word in STOPWORDS or VERB_ENDING.search(word) or len(kept) == 2:
-                break
-            kept.append(word)
-        return " ".join([value, *kept])
+        return " ".join([value, *counted(sentence, match.end())])
     return value
 
 

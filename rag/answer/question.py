@@ -12,7 +12,17 @@ from rapidfuzz import fuzz, process
 from rag.answer.model import Answer
 from rag.config import Settings
 from rag.errors import InputRejected
-from rag.text import MONTHS, YEAR, clean_input, content_tokens, first_line, names, numbers, strip_markup
+from rag.text import (
+    MONTHS,
+    STOPWORDS,
+    YEAR,
+    clean_input,
+    content_tokens,
+    first_line,
+    names,
+    numbers,
+    strip_markup,
+)
 
 NOT_FOUND = "I could not find that in the documents."
 OFF_LIMITS = "I can only answer questions from the documents; I cannot share my instructions."
@@ -90,6 +100,8 @@ POINTS_BACK = re.compile(
 # "may" and "mar" only count beside a number, where they cannot be the verbs.
 _MONTH_WORD = "|".join(f"{m[:3].lower()}(?:{m[3:]})?" for m in MONTHS) + "|sept"
 MONTH_WRITTEN = re.compile(rf"(?<=\d )\b({_MONTH_WORD})\b\.?|\b({_MONTH_WORD})\b\.?(?=\s*\d)", re.I)
+# "How many sea containers…": the words naming what a count question counts.
+COUNTED = re.compile(r"\bhow many\s+([^\W\d_][\w-]*)(?:\s+([^\W\d_][\w-]*))?", re.I)
 # A question this short with history is read in the conversation's context.
 FRAGMENT_TOKENS = 2
 
@@ -199,6 +211,17 @@ def _swap_name(earlier: str, fragment: str, generic: Callable[[str], bool]) -> s
         return None
     head, _, tail = earlier.rpartition(old[-1])
     return f"{head}{new[0]}{tail}"
+
+
+def counted_nouns(question: str) -> list[str]:
+    """What a "how many" question counts: the words after it, up to a function word ("sea containers")."""
+    match = COUNTED.search(question)
+    kept: list[str] = []
+    for word in match.groups() if match else ():
+        if not word or word.lower() in STOPWORDS:
+            break
+        kept.append(word.lower())
+    return kept
 
 
 def spell_months(question: str) -> str:
