@@ -38,6 +38,8 @@ DATE = re.compile(
     rf"\b(?:\d{{1,2}}\s+(?:{_MONTH})(?:\s+\d{{4}})?|(?:{_MONTH})\s+\d{{1,2}}(?:,?\s+\d{{4}})?"
     rf"|(?:{_MONTH})\s+\d{{4}}|(?:{_MONTH})|{YEAR_PATTERN}(?:[-–/]\d{{2,4}})?)\b"
 )
+# A month beside a day or a year: "May" there is the month, not the verb a stopword list drops.
+MONTH_DATED = re.compile(rf"(?<=\d )(?:{_MONTH})\b|\b(?:{_MONTH})(?= \d)")
 # A name: a run of capitalised words, allowing "of"/"de"/"al-" inside ("Alliance of Sahel States").
 NAME = re.compile(
     r"(?<![\w'’])[A-ZÀ-Ý][\w'’À-ÿ-]*(?:\s+(?:(?:of|de|du|des|la|le|al|el|the|and)\s+)?[A-ZÀ-Ý][\w'’À-ÿ-]*)*"
@@ -76,12 +78,18 @@ def words(text: str) -> list[str]:
 
 def tokenize(text: str) -> list[str]:
     """Stemmed content tokens: the one tokenizer of keyword search, ranking and checks."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    return [stem(w) for w in _content_words(text) if len(w) > 1 or w.isdigit()]
 
 
 def content_tokens(text: str) -> list[str]:
     """Tokens of what a question is about: its content words without the words that shape a question."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS and w not in QUESTION_WORDS and len(w) > 1]
+    return [stem(w) for w in _content_words(text) if w not in QUESTION_WORDS and len(w) > 1]
+
+
+def _content_words(text: str) -> list[str]:
+    """Words without function words; "may" stays where the text dates something in May."""
+    dated = {fold(m) for m in MONTH_DATED.findall(text)}
+    return [w for w in words(text) if w not in STOPWORDS or w in dated]
 
 
 def clean_input(text: str) -> str:
@@ -163,7 +171,7 @@ _COMMON_INITIALS = frozenset(
 
 def key_terms(text: str) -> set[str]:
     """Numbers and name words: what a grounded answer may not invent."""
-    terms = numbers(text)
+    terms = numbers(text) | {fold(m) for m in MONTH_DATED.findall(text)}
     for name in names(text):
         terms |= {
             fold(w).removesuffix("'s").removesuffix("’s") for w in name.split() if fold(w) not in STOPWORDS

@@ -232,3 +232,8 @@ def test_a_what_answer_goes_on_into_the_sentence_that_points_back(corpus_runtime
     # "In it the Secretary-General said…" continues the sentence that names the review.
     answer = make(corpus_runtime).ask("What did the internal review of January 2023 find?")
     assert answer.form == "fact" and "status quo" in answer.answer, answer.answer
+
+
+def test_a_month_named_may_narrows_the_evidence(corpus_runtime) -> None:  # noqa: ANN001
+    answer = make(corpus_runtime).ask("What took place in Mali in May 2021?")
+    assert "May 2021" in answer.answer, answer.answer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.text import key_terms, names, split_sentences, term_in, tokenize, ungrounded_terms
+from rag.text import content_tokens, key_terms, names, split_sentences, term_in, tokenize, ungrounded_terms
 
 
 def test_sentences_keep_abbreviations_and_list_items() -> None:
@@ -49,3 +49,9 @@ def test_a_name_matches_its_demonym_but_not_other_words() -> None:
     assert term_in("Malians", "Mali held a referendum.")
     assert not term_in("Gaoans", "Gao is a city.")  # a base under four letters matches nothing
     assert not term_in("Chadwickians", "Chad withdrew.")  # the ending is too long for a derived word
+
+
+def test_may_beside_a_number_is_the_month_not_the_verb() -> None:
+    assert tokenize("On 24 May 2021 the president was arrested") == ["24", "may", "2021", "presid", "arrest"]
+    assert "may" in content_tokens("What happened in May 2021?") and "may" in key_terms("in May 2021")
+    assert tokenize("It may rain") == ["rain"]
