@@ -237,3 +237,15 @@ def test_a_what_answer_goes_on_into_the_sentence_that_points_back(corpus_runtime
 def test_a_month_named_may_narrows_the_evidence(corpus_runtime) -> None:  # noqa: ANN001
     answer = make(corpus_runtime).ask("What took place in Mali in May 2021?")
     assert "May 2021" in answer.answer, answer.answer
+
+
+def test_a_short_follow_up_with_its_own_question_word_keeps_its_form(corpus_runtime) -> None:  # noqa: ANN001
+    # "Which force…?" asks for something new about the camp: not the date the earlier question asked for.
+    assistant = make(corpus_runtime)
+    first = assistant.ask("When did MINUSMA leave Ber?")
+    history = [
+        {"role": "user", "content": "When did MINUSMA leave Ber?"},
+        {"role": "assistant", "content": first.answer},
+    ]
+    answer = assistant.ask("Which force took it over?", history)
+    assert "Malian Armed Forces" in answer.answer, answer.answer

@@ -42,6 +42,8 @@ GATHERED_FORMS = (Form.LIST, Form.EXPLAIN)
 # The words after a number name what it counts, up to the verb ("143 vehicles carrying …" → "143 vehicles").
 VERB_ENDING = re.compile(r"(?:ed|ing)$")
 UNIT = re.compile(r"\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
+# A closing aside in brackets: what a follow-up refers to ("Who took it over? (Lagos camp)"), or a remark.
+ASIDE = re.compile(r"\s\(([^()]*)\)\s*$")
 # The day of a date ("14 May 2015"), not part of a year range ("2014/15").
 DAY = re.compile(r"(?<![\d/–-])\d{1,2}(?![\d/–-])")
 # A web address: a line made of them states nothing.
@@ -109,11 +111,14 @@ class Evidence:
         self._vectors: dict[str, np.ndarray] = {}
 
     def weights(self, text: str) -> dict[str, float]:
-        """The question's content tokens, typos corrected, each weighted by its rarity (IDF) in the corpus."""
+        """The question's content tokens, typos corrected, each weighted by its rarity (IDF); an aside's weigh less."""
         weights = {}
+        aside = ASIDE.search(text)
+        own = set(content_tokens(text[: aside.start()])) if aside else None
         for token in content_tokens(text):
+            share = 1.0 if own is None or token in own else self.policy.aside_weight
             token = self.vocabulary.correct(token, self.policy.typo_min_ratio)
-            weights[token] = self.vocabulary.idf(token)
+            weights[token] = max(weights.get(token, 0.0), share * self.vocabulary.idf(token))
         return weights
 
     def key_terms(self, text: str) -> set[str]:

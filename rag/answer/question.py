@@ -183,7 +183,7 @@ def analyse(
     if not previous or not is_follow_up(asked):
         return Question(asked, asked, asked, form)
     earlier = strip_markup(previous[-1]).strip()
-    if form is Form.FACT and len(content_tokens(asked)) <= FRAGMENT_TOKENS + len(names(asked)):
+    if is_fragment(asked, form):
         form = form_of(earlier)  # "and Tessalit?" asks what the previous question asked
         replaced = _swap_name(earlier, asked, generic)
         if replaced:  # "And Accra?" after a question on Lagos asks that question about Accra
@@ -232,6 +232,17 @@ def spell_months(question: str) -> str:
         return next(m for m in MONTHS if m.lower().startswith(word[:3]))
 
     return MONTH_WRITTEN.sub(full, question)
+
+
+def is_fragment(question: str, form: Form) -> bool:
+    """A short follow-up with no question of its own ("And Tessalit?", "What about 2019?", not "Which force?")."""
+    opener = re.match(r"\W*([A-Za-z]+)", question)
+    asks = bool(opener) and opener.group(1).lower() in QUESTION_OPENERS and not FRAGMENT_LEAD.match(question)
+    return (
+        form is Form.FACT
+        and not asks
+        and len(content_tokens(question)) <= FRAGMENT_TOKENS + len(names(question))
+    )
 
 
 def is_follow_up(question: str) -> bool:
