@@ -10,8 +10,11 @@ from langchain_core.language_models.fake import FakeListLLM, FakeStreamingListLL
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
+from rag.answer.forms import fact
+from rag.answer.model import Sentence
 from rag.answer.question import Form, form_of, spell_months
 from rag.errors import InputRejected
+from rag.policy import DEFAULT_POLICY
 from rag.retrieve import Passage
 
 
@@ -249,3 +252,14 @@ def test_a_short_follow_up_with_its_own_question_word_keeps_its_form(corpus_runt
     ]
     answer = assistant.ask("Which force took it over?", history)
     assert "Malian Armed Forces" in answer.answer, answer.answer
+
+
+def test_a_more_precise_source_answers_and_is_no_disagreement(corpus_runtime) -> None:  # noqa: ANN001
+    # One source says "in April 2013", another "on 25 April 2013": the same date, the second told more precisely.
+    evidence = make(corpus_runtime).evidence
+    vague = Sentence("The Council established the Lagos mission in April 2013.", 1, 0, 1.0, 0, 0.8, 1.0)
+    precise = Sentence("On 25 April 2013 the Council established the Lagos mission.", 2, 0, 0.95, 0, 0.8, 1.0)
+    text, cited = fact(
+        Form.DATE, "When was the Lagos mission established?", [vague, precise], [], evidence, DEFAULT_POLICY
+    )
+    assert text.startswith("On 25 April 2013 [2].") and "Another source" not in text and cited == {2}, text

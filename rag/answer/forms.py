@@ -45,26 +45,23 @@ def fact(
         best = next(
             (s for s in ranked if s.passage == best.passage and s.start == best.position < s.position), best
         )
+    rivals = _rivals(form, query, best, ranked, evidence, policy)
+    ours = _values(form, best.text, query, evidence)
+    # The same value told more precisely ("25 April 2013" where the best says "April 2013") answers better.
+    finer = next((other for other, theirs in rivals if _refines(theirs, ours)), None)
+    if finer is not None:
+        best, ours = finer, _values(form, finer.text, query, evidence)
     lines = []
     short = short_answer(form, best.text, query, evidence)
     if short:
         lines.append(f"{short} [{best.passage}].")
     lines.append(f"“{defang(best.text)}” [{best.passage}]")
     cited = {best.passage}
-    if form in VALUE_FORMS:
-        values = {_value(m.group()) for m in evidence.values(form, best.text, query)}
-        terms = evidence.key_terms(query)
-        for other in ranked[1:8]:
-            if other.score < policy.disagreement_ratio * best.score:
-                continue
-            if other.text == best.text:
-                continue
-            theirs = {_value(m.group()) for m in evidence.values(form, other.text, query)}
-            same_subject = terms <= key_terms(other.text) | {t for t in terms if fold(t) in fold(other.text)}
-            if theirs and values and not theirs & values and same_subject:
-                lines.append(f"Another source gives: “{defang(other.text)}” [{other.passage}]")
-                cited.add(other.passage)
-                break
+    for other, theirs in rivals:
+        if other.text != best.text and ours and not _agree(theirs, ours):
+            lines.append(f"Another source gives: “{defang(other.text)}” [{other.passage}]")
+            cited.add(other.passage)
+            break
     return "\n\n".join(lines), cited
 
 
@@ -133,6 +130,43 @@ def cite(sentence: Sentence) -> str:
     """A sentence with its citation."""
     text = defang(sentence.text).rstrip()
     return f"{text} [{sentence.passage}]"
+
+
+def _rivals(
+    form: Form, query: str, best: Sentence, ranked: list[Sentence], evidence: Evidence, policy: Policy
+) -> list[tuple[Sentence, set[str]]]:
+    """Other sentences that answer nearly as well about the same subject, each with its values of the asked kind."""
+    if form not in VALUE_FORMS:
+        return []
+    terms = evidence.key_terms(query)
+    found = []
+    for other in ranked[1:8]:
+        if other.score < policy.disagreement_ratio * best.score or other.text == best.text:
+            continue
+        theirs = _values(form, other.text, query, evidence)
+        same_subject = terms <= key_terms(other.text) | {t for t in terms if fold(t) in fold(other.text)}
+        if theirs and same_subject:
+            found.append((other, theirs))
+    return found
+
+
+def _values(form: Form, text: str, query: str, evidence: Evidence) -> set[str]:
+    return {_value(m.group()) for m in evidence.values(form, text, query)}
+
+
+def _refines(theirs: set[str], ours: set[str]) -> bool:
+    """One of their values is one of ours told more precisely."""
+    return any(_within(b, a) and a != b for a in theirs for b in ours)
+
+
+def _agree(theirs: set[str], ours: set[str]) -> bool:
+    """Some value is the same, or one is the other told more precisely ("April 2013", "25 April 2013")."""
+    return any(_within(a, b) or _within(b, a) for a in theirs for b in ours)
+
+
+def _within(less: str, more: str) -> bool:
+    """Every word of one value is in the other ("april 2013" in "25 april 2013"; "13" is not in "130")."""
+    return set(less.split()) <= set(more.split())
 
 
 def _value(text: str) -> str:
