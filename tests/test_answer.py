@@ -263,3 +263,19 @@ def test_a_more_precise_source_answers_and_is_no_disagreement(corpus_runtime) ->
         Form.DATE, "When was the Lagos mission established?", [vague, precise], [], evidence, DEFAULT_POLICY
     )
     assert text.startswith("On 25 April 2013 [2].") and "Another source" not in text and cited == {2}, text
+
+
+def test_a_day_asked_within_a_year_is_not_a_day_of_another_year(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    sentence = "In 2016 the council renewed the mandate until 30 June 2017."
+    assert evidence.values(Form.DATE, sentence, "On what day in 2016 was the mandate renewed?") == []
+    assert [m.group() for m in evidence.values(Form.DATE, sentence, "Until what date was it renewed?")] == [
+        "30 June 2017"
+    ]
+
+
+def test_a_share_is_no_answer_to_how_many(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    sentence = "In 2018 the mission had 11,795 troops, 88.8% of its ceiling, and 90 per cent of its police."
+    found = [m.group() for m in evidence.values(Form.NUMBER, sentence, "How many troops did it have?")]
+    assert found == ["11,795"]

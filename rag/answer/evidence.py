@@ -9,7 +9,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from rag.answer.model import Sentence
-from rag.answer.question import ASKS_DAY, Form
+from rag.answer.question import ASKS_DAY, Form, counted_nouns
 from rag.policy import Policy
 from rag.retrieve import Passage, Vocabulary
 from rag.text import (
@@ -17,6 +17,7 @@ from rag.text import (
     DERIVED_MIN_BASE,
     NUMBER,
     STOPWORDS,
+    YEAR,
     content_tokens,
     derived,
     fold,
@@ -44,6 +45,8 @@ VERB_ENDING = re.compile(r"(?:ed|ing)$")
 UNIT = re.compile(r"\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
 # A closing aside in brackets: what a follow-up refers to ("Who took it over? (Lagos camp)"), or a remark.
 ASIDE = re.compile(r"\s\(([^()]*)\)\s*$")
+# A number that is a share ("41 per cent", "88.8%"): no answer to "how many".
+SHARE = re.compile(r"\s*(?:%|per\s*cent|percent)", re.I)
 # The day of a date ("14 May 2015"), not part of a year range ("2014/15").
 DAY = re.compile(r"(?<![\d/–-])\d{1,2}(?![\d/–-])")
 # A web address: a line made of them states nothing.
@@ -59,10 +62,16 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
     """The values of the wanted kind in a sentence that the question does not already hold."""
     if form is Form.DATE:
         found = [m for m in DATE.finditer(text) if not ASKS_DAY.search(question) or DAY.search(m.group())]
+        # "On what day in 2016…" is not answered by a day of another year.
+        years = set(YEAR.findall(question)) if ASKS_DAY.search(question) else set()
+        if years:
+            found = [m for m in found if not YEAR.findall(m.group()) or years & set(YEAR.findall(m.group()))]
     elif form is Form.NUMBER:
-        # A count is not a year, nor the day of a date ("left Tessalit on 23 October").
+        # A count is not a year, nor the day of a date ("left Tessalit on 23 October"), nor, for "how many", a share.
         dates = [d.span() for d in DATE.finditer(text)]
         found = [m for m in NUMBER.finditer(text) if not any(a <= m.start() < b for a, b in dates)]
+        if counted_nouns(question):
+            found = [m for m in found if not SHARE.match(text, m.end())]
     elif form is Form.WHO:
         # A month is capitalised but names no one.
         found = [
