@@ -279,3 +279,13 @@ def test_a_share_is_no_answer_to_how_many(corpus_runtime) -> None:  # noqa: ANN0
     sentence = "In 2018 the mission had 11,795 troops, 88.8% of its ceiling, and 90 per cent of its police."
     found = [m.group() for m in evidence.values(Form.NUMBER, sentence, "How many troops did it have?")]
     assert found == ["11,795"]
+
+
+def test_the_person_a_who_question_names_is_not_its_answer(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    sentence = "The first commander was General Ann Lee of Ghana."
+    assert evidence.values(Form.WHO, sentence, "Who succeeded Ann Lee as commander?") == []
+    handed = "The camp at Accra was handed to the Prefect of Accra."
+    assert [m.group() for m in evidence.values(Form.WHO, handed, "Who was given the Accra camp?")] == [
+        "Prefect of Accra"
+    ]
