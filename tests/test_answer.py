@@ -289,3 +289,8 @@ def test_the_person_a_who_question_names_is_not_its_answer(corpus_runtime) -> No
     assert [m.group() for m in evidence.values(Form.WHO, handed, "Who was given the Accra camp?")] == [
         "Prefect of Accra"
     ]
+
+
+def test_a_list_told_in_one_account_goes_on_into_it(corpus_runtime) -> None:  # noqa: ANN001
+    answer = make(corpus_runtime).ask("Which options did the internal review of January 2023 set out?")
+    assert answer.form == "list" and "capacity" in answer.answer, answer.answer

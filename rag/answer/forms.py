@@ -41,7 +41,9 @@ def fact(
 ) -> tuple[str, set[int]]:
     """A short answer first, then the sentence that states it; another source's differing figure beside it."""
     best = ranked[0]
-    if form is Form.FACT:  # "what…" is answered by an account, which a sentence that points back goes on with
+    if (
+        form not in VALUE_FORMS
+    ):  # "what…" is answered by an account, which a sentence that points back goes on
         best = next(
             (s for s in ranked if s.passage == best.passage and s.start == best.position < s.position), best
         )
