@@ -74,6 +74,11 @@ class Policy:
     # When fewer than this share of a capable model's sentences survive verification, the extractive answer is
     # given instead (set by judgment: no capable model is available here to tune it on).
     verify_min_kept: float = 0.5
+    # Writing stops after this many generated sentences in a row fail verification (or at a repeated one): the
+    # model has left the passages, and waiting for the time limit only delays the extractive answer. Set by
+    # judgment: answers run two to six sentences; the bundled base model, asked to write, loops on made-up questions
+    # until the limit (30 s per answer in tests/test_llm_backends.py before this rule).
+    max_unverified_in_a_row: int = 3
 
 
 DEFAULT_POLICY = Policy()

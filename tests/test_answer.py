@@ -190,6 +190,28 @@ def test_capable_model_citing_a_missing_passage_falls_back(corpus_runtime) -> No
     assert "[9]" not in final.answer and final.answer.startswith("On 31 October 2023 [1].")
 
 
+def test_capable_model_that_loops_is_cut_off_at_the_repeat(corpus_runtime) -> None:  # noqa: ANN001
+    llm = FakeStreamingListLLM(responses=[f"{SUPPORTED} {SUPPORTED} {SUPPORTED}"])
+    final = make(corpus_runtime, llm, capable=True).ask("When was the Kidal camp closed?")
+    assert final.answer == SUPPORTED
+
+
+def test_capable_model_that_leaves_the_passages_is_not_waited_for(corpus_runtime) -> None:  # noqa: ANN001
+    # Three unverified sentences in a row end the writing, though supported ones would follow.
+    invented = " ".join(f"The camp was then given to Napoleon in {year} [1]." for year in (1997, 1998, 1999))
+    supported = (
+        "On 31 October 2023 MINUSMA closed its Kidal camp [1]. The Kidal camp was the eighth of its 13 bases to close [1]. "
+        "The last road convoy struck two improvised explosive devices as it left [1]. "
+        "By 31 October 2023 almost 6,000 personnel had left Mali since July [1]."
+    )
+    llm = FakeStreamingListLLM(responses=[f"{invented} {supported}"])
+    final = make(corpus_runtime, llm, capable=True).ask("When was the Kidal camp closed?")
+    assert (
+        final.answer.startswith("On 31 October 2023 [1].")
+        and "The Kidal camp was the eighth" not in final.answer
+    ), final.answer
+
+
 def test_failing_capable_model_gives_marked_extractive_answer(corpus_runtime) -> None:  # noqa: ANN001
     broken = FakeListChatModel(responses=["x"], error_on_chunk_number=0)
     answer = make(corpus_runtime, broken, capable=True).ask("Which resolution established MINUSMA?")

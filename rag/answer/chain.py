@@ -116,23 +116,34 @@ class Assistant:
         assert self.writer is not None
         numbered = "\n\n".join(f"[{n}] {p.text}" for n, p in enumerate(passages, 1))
         deadline = time.monotonic() + self.settings.llm_timeout_s
-        kept, total = [], 0
+        kept, total, dropped_in_a_row, seen = [], 0, 0, set()
         try:
             prompt = WRITE_PROMPT.invoke({"passages": numbered, "question": asked.standalone})
             # The model's own stream, not a chain's: closing it at the deadline must stop the request at once
             # (a closed LCEL stream is drained to its end first).
             stream = (_text(chunk) for chunk in self.writer.stream(prompt))
             for sentence in sentences(_until(deadline, stream)):
-                if "NOT FOUND" in sentence.upper():
+                # A repeated sentence means the model loops.
+                if "NOT FOUND" in sentence.upper() or sentence in seen:
                     break
+                seen.add(sentence)
                 total += 1
                 checked = check(sentence, passages, self.evidence, self.policy)
                 if checked.supported:
                     text = defang(sentence)
                     kept.append((text, checked.cited))
+                    dropped_in_a_row = 0
                     yield Event(token=("" if len(kept) == 1 else " ") + text)
-                else:
-                    log.info("dropped a generated sentence (%s): %r", checked.why, sentence)
+                    continue
+                log.info("dropped a generated sentence (%s): %r", checked.why, sentence)
+                dropped_in_a_row += 1
+                if dropped_in_a_row >= self.policy.max_unverified_in_a_row:
+                    log.info(
+                        "%d generated sentences in a row unverified: the model has left the passages",
+                        dropped_in_a_row,
+                    )
+                    break
+            stream.close()  # stops the request now, not when the generator is collected
         except Exception as exc:
             log.warning("LLM failed, answering extractively: %s", exc)
             if self.settings.raise_errors:
