@@ -110,22 +110,40 @@ def strip_markup(text: str) -> str:
 
 
 def split_sentences(text: str, skip_line: Callable[[str], bool] | None = None) -> list[str]:
-    """Sentences, list items and table rows of a passage, in order; lines `skip_line` rejects left out."""
+    """Sentences, list items and table rows of a passage, in order; lines `skip_line` rejects left out.
+
+    A table row is read with its column names ("Country: Chad; Personnel: 1,427."), since "Chad: 1,427" alone
+    says too little to be found or quoted.
+    """
     parts: list[str] = []
-    for line in re.split(r"\n+", text):
+    header: list[str] = []
+    lines = re.split(r"\n+", text)
+    for i, line in enumerate(lines):
         if (skip_line and skip_line(line)) or line.lstrip().startswith("#"):
             continue  # a heading names a section; it states nothing
         if line.lstrip().startswith("|"):
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            cells = _cells(line)
             if all(re.fullmatch(r":?-+:?", c) for c in cells):
                 continue
-            line = ": ".join(c for c in cells if c) + "."
+            if i + 1 < len(lines) and all(re.fullmatch(r":?-+:?", c) for c in _cells(lines[i + 1])):
+                header = cells
+                continue
+            pairs = (
+                [f"{h}: {c}" for h, c in zip(header, cells) if c and h] if len(header) == len(cells) else []
+            )
+            parts.append(f"{'; '.join(pairs) or ': '.join(c for c in cells if c)}.")
+            continue
+        header = []
         line = re.sub(r"^\s*(?:[-*•]|\d+\.)\s+|\*\*|^#+\s*", " ", line).strip()
         line = re.sub(r"\s+", " ", line)
         if len(line) < 3 or line.endswith(":"):
             continue
         parts += [s.strip() for s in _tools().segmenter.segment(line) if len(s.strip()) > 2]
     return parts
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
 def first_line(text: str) -> str:

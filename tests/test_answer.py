@@ -316,3 +316,10 @@ def test_the_person_a_who_question_names_is_not_its_answer(corpus_runtime) -> No
 def test_a_list_told_in_one_account_goes_on_into_it(corpus_runtime) -> None:  # noqa: ANN001
     answer = make(corpus_runtime).ask("Which options did the internal review of January 2023 set out?")
     assert answer.form == "list" and "capacity" in answer.answer, answer.answer
+
+
+def test_a_table_row_answers_with_its_column_names(corpus_runtime) -> None:  # noqa: ANN001
+    answer = make(corpus_runtime).ask("How many Togolese personnel served in MINUSMA in February 2023?")
+    assert answer.answer.startswith("736") and "Country: Togo; Personnel: 736." in answer.answer, (
+        answer.answer
+    )

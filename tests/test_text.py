@@ -7,12 +7,14 @@ from rag.text import content_tokens, key_terms, names, split_sentences, term_in,
 
 def test_sentences_keep_abbreviations_and_list_items() -> None:
     text = "The U.N. Security Council met. It adopted No. 2100 unanimously.\n- Kidal: closed.\n## Heading\n| a | b |"
+    table = "| Country | Troops |\n|---|---|\n| Chad | 1,427 |\n| Togo | |"
     assert split_sentences(text) == [
         "The U.N. Security Council met.",
         "It adopted No. 2100 unanimously.",
         "Kidal: closed.",
         "a: b.",
     ]
+    assert split_sentences(table) == ["Country: Chad; Troops: 1,427.", "Country: Togo."]
 
 
 def test_tokens_are_stemmed_and_stopwords_dropped() -> None:
