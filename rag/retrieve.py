@@ -337,8 +337,16 @@ class HybridSearch:
             for rank, passage in enumerate(ranking):
                 fused[passage.chunk_id] = fused.get(passage.chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
                 by_id.setdefault(passage.chunk_id, passage)
-        best = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
+        # A chunk of boilerplate lines alone ("Sources: …") is never quoted: it would only take a place.
+        vocabulary = self.keyword.vocabulary
+        ranked = sorted(fused, key=fused.__getitem__, reverse=True)
+        best = [i for i in ranked if not _only_boilerplate(by_id[i].text, vocabulary)][:k]
         return [replace(by_id[i], score=fused[i]) for i in best]
+
+
+def _only_boilerplate(text: str, vocabulary: Vocabulary) -> bool:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return bool(lines) and all(vocabulary.is_boilerplate(line) for line in lines)
 
 
 def build_search(settings: Settings, store: Store, embeddings: Embeddings, keyword: Keyword) -> Search:

@@ -55,3 +55,11 @@ def test_a_count_of_something_else_is_not_given_as_the_short_answer(second_runti
     open_gate = second_runtime.build_assistant(policy=replace(DEFAULT_POLICY, gate_threshold=0.0))
     answer = open_gate.ask("How many stops does the Blue Line have?")
     assert answer.answer.startswith("“"), answer.answer
+
+
+def test_a_chunk_of_boilerplate_alone_takes_no_place_among_the_candidates(second_runtime: Runtime) -> None:
+    found = second_runtime.search.search(
+        "Who has been chief executive of the transit authority since 2022?", 12
+    )
+    assert len(found) == 12 and not any(p.text.startswith("Sources:") for p in found)
+    assert any("Quayle" in p.text for p in found)
