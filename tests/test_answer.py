@@ -307,6 +307,10 @@ def test_the_person_a_who_question_names_is_not_its_answer(corpus_runtime) -> No
     evidence = make(corpus_runtime).evidence
     sentence = "The first commander was General Ann Lee of Ghana."
     assert evidence.values(Form.WHO, sentence, "Who succeeded Ann Lee as commander?") == []
+    coup = "Captain Bo Ko led a coup against President Ann Tem Lee."
+    assert [m.group() for m in evidence.values(Form.WHO, coup, "Who deposed President Lee?")] == [
+        "Captain Bo Ko"
+    ]
     handed = "The camp at Accra was handed to the Prefect of Accra."
     assert [m.group() for m in evidence.values(Form.WHO, handed, "Who was given the Accra camp?")] == [
         "Prefect of Accra"

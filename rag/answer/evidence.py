@@ -75,13 +75,13 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
     elif form is Form.WHO:
         # A month is capitalised but names no one; a name headed by one the question gives is its subject, not the
         # answer ("General Ann Lee of Ghana" to "Who succeeded Ann Lee?"; "Prefect of Accra" may answer on Accra).
-        given = [fold(n) for n in names(question) if len(n) > 3]
+        given = [set(words(n)) for n in names(question) if len(n) > 3]
         found = [
             m
             for m in _name_matches(text)
             if (" " in m.group() or len(m.group()) > 3)
             and not DATE.fullmatch(m.group())
-            and not any(n in fold(m.group()).split(" of ")[0] for n in given)
+            and not any(n <= set(words(m.group().split(" of ")[0])) for n in given)
         ]
     else:
         return []
