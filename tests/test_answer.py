@@ -327,3 +327,8 @@ def test_a_table_row_answers_with_its_column_names(corpus_runtime) -> None:  # n
     assert answer.answer.startswith("736") and "Country: Togo; Personnel: 736." in answer.answer, (
         answer.answer
     )
+
+
+def test_an_explanation_keeps_the_sentence_that_goes_on_from_its_first(corpus_runtime) -> None:  # noqa: ANN001
+    answer = make(corpus_runtime).ask("Explain what resolution 2295 did.")
+    assert answer.form == "explain" and "robust" in answer.answer and "13,289" in answer.answer, answer.answer

@@ -44,9 +44,7 @@ def fact(
     if (
         form not in VALUE_FORMS
     ):  # "what…" is answered by an account, which a sentence that points back goes on
-        best = next(
-            (s for s in ranked if s.passage == best.passage and s.start == best.position < s.position), best
-        )
+        best = going_on(best, ranked)
     rivals = _rivals(form, query, best, ranked, evidence, policy)
     ours = _values(form, best.text, query, evidence)
     # The same value told more precisely ("25 April 2013" where the best says "April 2013") answers better.
@@ -99,7 +97,7 @@ def gather(
 
     Each adds something; they come back in the documents' order.
     """
-    best = ranked[0]
+    best = going_on(ranked[0], ranked)
     chosen: list[Sentence] = [best]
     seen = key_terms(best.text) | key_terms(query)
     following = sorted(
@@ -119,6 +117,13 @@ def gather(
         chosen.append(sentence)
         seen |= new
     return sorted(chosen, key=lambda s: (s.passage, s.position))
+
+
+def going_on(best: Sentence, ranked: list[Sentence]) -> Sentence:
+    """The sentence read with the one after it, when that one points back to it ("It extended…")."""
+    return next(
+        (s for s in ranked if s.passage == best.passage and s.start == best.position < s.position), best
+    )
 
 
 def _overlaps(one: Sentence, other: Sentence) -> bool:
