@@ -10,7 +10,7 @@ from langchain_core.language_models.fake import FakeListLLM, FakeStreamingListLL
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
-from rag.answer.forms import fact
+from rag.answer.forms import fact, going_on
 from rag.answer.model import Sentence
 from rag.answer.question import Form, form_of, spell_months
 from rag.errors import InputRejected
@@ -332,3 +332,12 @@ def test_a_table_row_answers_with_its_column_names(corpus_runtime) -> None:  # n
 def test_an_explanation_keeps_the_sentence_that_goes_on_from_its_first(corpus_runtime) -> None:  # noqa: ANN001
     answer = make(corpus_runtime).ask("Explain what resolution 2295 did.")
     assert answer.form == "explain" and "robust" in answer.answer and "13,289" in answer.answer, answer.answer
+
+
+def test_an_account_that_points_back_twice_is_read_whole() -> None:
+    # "In it…" is read with the sentence before it, "He…" with "In it…": going on keeps all three, once each.
+    first = Sentence("A review was presented. In it the chief spoke.", 1, 1, 1.0, 0, 0.5, 0.5)
+    second = Sentence("In it the chief spoke. He listed three options.", 1, 2, 0.9, 1, 0.5, 0.5)
+    merged = going_on(first, [first, second])
+    assert merged.text == "A review was presented. In it the chief spoke. He listed three options."
+    assert (merged.start, merged.position) == (0, 2)

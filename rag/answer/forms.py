@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from rag.answer.evidence import Evidence, counted, counts
 from rag.answer.model import Sentence
@@ -121,8 +122,17 @@ def gather(
 
 def going_on(best: Sentence, ranked: list[Sentence]) -> Sentence:
     """The sentence read with the one after it, when that one points back to it ("It extended…")."""
-    return next(
-        (s for s in ranked if s.passage == best.passage and s.start == best.position < s.position), best
+    after = next(
+        (s for s in ranked if s.passage == best.passage and s.start == best.position < s.position), None
+    )
+    if after is None:
+        return best
+    # Each is read with the sentence before it: they share that one, which is said once.
+    shared = next(
+        k for k in range(min(len(best.text), len(after.text)), -1, -1) if best.text.endswith(after.text[:k])
+    )
+    return replace(
+        after, text=f"{best.text}{after.text[shared:] if shared else ' ' + after.text}", start=best.start
     )
 
 
