@@ -138,8 +138,14 @@ def split_sentences(text: str, skip_line: Callable[[str], bool] | None = None) -
         line = re.sub(r"\s+", " ", line)
         if len(line) < 3 or line.endswith(":"):
             continue
-        parts += [s.strip() for s in _tools().segmenter.segment(line) if len(s.strip()) > 2]
+        parts += segment(line)
     return parts
+
+
+@lru_cache(maxsize=100_000)
+def segment(line: str) -> tuple[str, ...]:
+    """The sentences of one line; cached, since the same passages come back query after query."""
+    return tuple(s.strip() for s in _tools().segmenter.segment(line) if len(s.strip()) > 2)
 
 
 def _cells(line: str) -> list[str]:
