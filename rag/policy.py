@@ -16,7 +16,7 @@ class Policy:
     # neighbouring sentences. Dev: 0 → 63.4%, 0.1 → 63.9%, 0.2 → 64.4% (one item); kept small, as a tie-breaker.
     answer_type_bonus: float = 0.1
     # Subtracted from a sentence's score for each of the question's names its passage lacks: at 10 such sentences
-    # come after all others. Dev: 10 → 62.7%, 0.2 → 62.7%, 0.1 → 62.2% (a demonym, "Malians", buries the right
+    # come after all others. Dev: 10 → 62.7%, 0.2 → 62.7%, 0.1 → 62.2% (a demonym of the corpus's country buries the right
     # passage at 10, and a softer cost lets passages about another place in elsewhere).
     name_gap_penalty: float = 10.0
     # Subtracted, in lists and explanations, from a sentence that holds no name, date or figure beyond the

@@ -40,7 +40,7 @@ DATE = re.compile(
 )
 # A month beside a day or a year: "May" there is the month, not the verb a stopword list drops.
 MONTH_DATED = re.compile(rf"(?<=\d )(?:{_MONTH})\b|\b(?:{_MONTH})(?= \d)")
-# A name: a run of capitalised words, allowing "of"/"de"/"al-" inside ("Alliance of Sahel States").
+# A name: a run of capitalised words, allowing "of"/"de"/"al-" inside ("Bank of West African States").
 NAME = re.compile(
     r"(?<![\w'’])[A-ZÀ-Ý][\w'’À-ÿ-]*(?:\s+(?:(?:of|de|du|des|la|le|al|el|the|and)\s+)?[A-ZÀ-Ý][\w'’À-ÿ-]*)*"
 )
@@ -112,7 +112,7 @@ def strip_markup(text: str) -> str:
 def split_sentences(text: str, skip_line: Callable[[str], bool] | None = None) -> list[str]:
     """Sentences, list items and table rows of a passage, in order; lines `skip_line` rejects left out.
 
-    A table row is read with its column names ("Country: Chad; Personnel: 1,427."), since "Chad: 1,427" alone
+    A table row is read with its column names ("Country: Ghana; Troops: 850."), since "Ghana: 850" alone
     says too little to be found or quoted.
     """
     parts: list[str] = []
@@ -167,7 +167,7 @@ def _sentence_start(text: str, index: int) -> bool:
 
 
 def names(text: str, *, skip_initial: bool = True) -> list[str]:
-    """Runs of capitalised words ("Alliance of Sahel States"); a function word alone is no name.
+    """Runs of capitalised words ("Bank of West African States"); a function word alone is no name.
 
     With skip_initial, the first word of a sentence is dropped from a run unless more follows it, since
     every sentence starts with a capital ("Which camp…").
@@ -240,8 +240,8 @@ def derived(word: str, base: str) -> bool:
 # a base under four letters would match too many unrelated words.
 DERIVED_MIN_BASE = 4
 DERIVED_MAX_END = 4
-# rapidfuzz ratio for one typo in a word of five or more letters ("Koenders"/"Konders" is 93, "Tessalit"/"Tesalit"
-# 93, "Gao"/"Goa" is never compared); 80 keeps unrelated words of that length apart.
+# rapidfuzz ratio for one typo in a word of five or more letters ("Kowalski"/"Kowalsky" is 87.5, "Lisbonne"/"Lisbone"
+# 93, "Oslo"/"Olso" is never compared); 80 keeps unrelated words of that length apart.
 FUZZY_MIN = 80.0
 
 

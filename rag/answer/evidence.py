@@ -67,7 +67,7 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
         if years:
             found = [m for m in found if not YEAR.findall(m.group()) or years & set(YEAR.findall(m.group()))]
     elif form is Form.NUMBER:
-        # A count is not a year, nor the day of a date ("left Tessalit on 23 October"), nor, for "how many", a share.
+        # A count is not a year, nor the day of a date ("left Accra on 23 October"), nor, for "how many", a share.
         dates = [d.span() for d in DATE.finditer(text)]
         found = [m for m in NUMBER.finditer(text) if not any(a <= m.start() < b for a, b in dates)]
         if counted_nouns(question):

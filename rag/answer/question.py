@@ -90,7 +90,7 @@ QUESTION_OPENERS = ("when", "what", "who", "whom", "whose", "where", "which", "w
 # The words that open a fragment follow-up ("And Accra?", "What about 2019?").
 _LEADS = r"^\W*(?:and|what about|how about|also|same for)\b"
 FRAGMENT_LEAD = re.compile(rf"{_LEADS}\W*", re.I)
-# A follow-up points back with a pronoun or a fragment ("and Tessalit?", "what about the police?").
+# A follow-up points back with a pronoun or a fragment ("and Accra?", "what about the police?").
 POINTS_BACK = re.compile(
     r"\b(?:he|she|him|his|her|hers|it|its|they|them|their|theirs|there|then|that one|this one|those|these"
     rf"|the same)\b|{_LEADS}",
@@ -184,7 +184,7 @@ def analyse(
         return Question(asked, asked, asked, form)
     earlier = strip_markup(previous[-1]).strip()
     if is_fragment(asked, form):
-        form = form_of(earlier)  # "and Tessalit?" asks what the previous question asked
+        form = form_of(earlier)  # "and Accra?" asks what the previous question asked
         replaced = _swap_name(earlier, asked, generic)
         if replaced:  # "And Accra?" after a question on Lagos asks that question about Accra
             return Question(asked, replaced, replaced, form)
@@ -235,7 +235,7 @@ def spell_months(question: str) -> str:
 
 
 def is_fragment(question: str, form: Form) -> bool:
-    """A short follow-up with no question of its own ("And Tessalit?", "What about 2019?", not "Which force?")."""
+    """A short follow-up with no question of its own ("And Accra?", "What about 2019?", not "Which force?")."""
     opener = re.match(r"\W*([A-Za-z]+)", question)
     asks = bool(opener) and opener.group(1).lower() in QUESTION_OPENERS and not FRAGMENT_LEAD.match(question)
     return (
