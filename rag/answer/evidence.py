@@ -125,7 +125,7 @@ class Evidence:
 
     def weights(self, text: str) -> dict[str, float]:
         """The question's content tokens, typos corrected, each weighted by its rarity (IDF); an aside's weigh less."""
-        weights = {}
+        weights: dict[str, float] = {}
         aside = ASIDE.search(text)
         own = set(content_tokens(text[: aside.start()])) if aside else None
         for token in content_tokens(text):

@@ -237,7 +237,11 @@ def spell_months(question: str) -> str:
 def is_fragment(question: str, form: Form) -> bool:
     """A short follow-up with no question of its own ("And Accra?", "What about 2019?", not "Which force?")."""
     opener = re.match(r"\W*([A-Za-z]+)", question)
-    asks = bool(opener) and opener.group(1).lower() in QUESTION_OPENERS and not FRAGMENT_LEAD.match(question)
+    asks = (
+        opener is not None
+        and opener.group(1).lower() in QUESTION_OPENERS
+        and not FRAGMENT_LEAD.match(question)
+    )
     return (
         form is Form.FACT
         and not asks
