@@ -30,6 +30,13 @@ class Script:
     body: str = ""
     prompts: list[str] = field(default_factory=list)
 
+    def reset(self) -> None:
+        """Back to the defaults: the server keeps this object, so each test starts from a clean script."""
+        fresh = Script()
+        self.reply, self.mode, self.stall_s = fresh.reply, fresh.mode, fresh.stall_s
+        self.cut_after, self.status, self.body = fresh.cut_after, fresh.status, fresh.body
+        self.prompts.clear()
+
 
 class FakeOpenAI(BaseHTTPRequestHandler):
     """POST /v1/chat/completions, as the OpenAI API answers it."""

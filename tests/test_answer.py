@@ -6,8 +6,10 @@ import re
 from dataclasses import replace
 
 import pytest
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.language_models.fake import FakeListLLM, FakeStreamingListLLM
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from langchain_core.retrievers import BaseRetriever
 
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
 from rag.answer.forms import fact, going_on
@@ -218,9 +220,21 @@ def test_failing_capable_model_gives_marked_extractive_answer(corpus_runtime) ->
     assert "2100" in answer.answer and "unavailable" in answer.answer
 
 
+class NoRetrieval(BaseRetriever):
+    """A retriever that fails the test if it is asked anything."""
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list:
+        raise AssertionError(f"retrieval was used for {query!r}")
+
+
 def test_greeting_does_no_retrieval(corpus_runtime) -> None:  # noqa: ANN001
-    assistant = make(corpus_runtime)
-    assistant.retrieve_chain = None  # type: ignore[assignment]  # any retrieval would crash
+    assistant = Assistant(
+        retriever=NoRetrieval(),
+        embeddings=corpus_runtime.embeddings,
+        llm=None,
+        settings=corpus_runtime.settings,
+        vocabulary=corpus_runtime.keyword.vocabulary,
+    )
     for text in ("hi", "Hello!", "thanks", "Thank you very much.", "bonjour"):
         answer = assistant.ask(text)
         assert not answer.sources and not answer.refused

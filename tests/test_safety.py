@@ -79,7 +79,7 @@ def parrot(
 def script(parrot: tuple[str, Script, Path]) -> Script:
     """The LLM script, reset for each test."""
     script = parrot[1]
-    script.__dict__.update(Script().__dict__)
+    script.reset()
     return script
 
 
