@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -340,7 +341,7 @@ class HybridSearch:
         # A chunk of boilerplate lines alone ("Sources: …") is never quoted: it would only take a place.
         vocabulary = self.keyword.vocabulary
         ranked = sorted(fused, key=fused.__getitem__, reverse=True)
-        best = [i for i in ranked if not _only_boilerplate(by_id[i].text, vocabulary)][:k]
+        best = list(islice((i for i in ranked if not _only_boilerplate(by_id[i].text, vocabulary)), k))
         return [replace(by_id[i], score=fused[i]) for i in best]
 
 

@@ -88,8 +88,10 @@ def content_tokens(text: str) -> list[str]:
 
 def _content_words(text: str) -> list[str]:
     """Words without function words; "may" stays where the text dates something in May."""
-    dated = {fold(m) for m in MONTH_DATED.findall(text)}
-    return [w for w in words(text) if w not in STOPWORDS or w in dated]
+    found = words(text)
+    # Only "may" is both a month and a stopword: the text is searched for dated months only when it holds one.
+    dated = {fold(m) for m in MONTH_DATED.findall(text)} if "may" in found else set()
+    return [w for w in found if w not in STOPWORDS or w in dated]
 
 
 def clean_input(text: str) -> str:

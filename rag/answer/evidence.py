@@ -144,7 +144,7 @@ class Evidence:
         return [m for m in found if form is not Form.WHO or not self.is_generic(m.group())]
 
     def is_generic(self, name: str) -> bool:
-        """Every word of the name is generic in this corpus (the name of what the corpus is about): it singles out nothing."""
+        """Every word of the name is generic in this corpus (what the corpus is about): it singles out nothing."""
         stems = tokenize(name)
         return bool(stems) and all(self._generic(s) for s in stems)
 

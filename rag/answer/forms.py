@@ -42,9 +42,8 @@ def fact(
 ) -> tuple[str, set[int]]:
     """A short answer first, then the sentence that states it; another source's differing figure beside it."""
     best = ranked[0]
-    if (
-        form not in VALUE_FORMS
-    ):  # "what…" is answered by an account, which a sentence that points back goes on
+    # "What…" is answered by an account, which a sentence that points back goes on with.
+    if form not in VALUE_FORMS:
         best = going_on(best, ranked)
     rivals = _rivals(form, query, best, ranked, evidence, policy)
     ours = _values(form, best.text, query, evidence)

@@ -87,6 +87,8 @@ FORM_PATTERNS = [(form, re.compile(pattern, re.I)) for form, pattern in FORMS]
 ASKS_DAY = re.compile(r"\b(?:what|which) (?:exact |precise )?(?:date|day)\b|\bexact date\b", re.I)
 # English question words, for reading "wen" as "when" and "wat" as "what" (one letter off, 80 in rapidfuzz).
 QUESTION_OPENERS = ("when", "what", "who", "whom", "whose", "where", "which", "why", "how")
+# A question's first word.
+OPENER = re.compile(r"\W*([A-Za-z]+)")
 # The words that open a fragment follow-up ("And Accra?", "What about 2019?").
 _LEADS = r"^\W*(?:and|what about|how about|also|same for)\b"
 FRAGMENT_LEAD = re.compile(rf"{_LEADS}\W*", re.I)
@@ -157,7 +159,7 @@ def canned_reply(question: str, topic: str) -> Answer | None:
 
 def form_of(question: str) -> Form:
     """The kind of answer the question wants; a mistyped first question word is read as the one it resembles."""
-    first = re.match(r"\W*([A-Za-z]+)", question)
+    first = OPENER.match(question)
     if first and first.group(1).lower() not in QUESTION_OPENERS:
         match = process.extractOne(
             first.group(1).lower(), QUESTION_OPENERS, scorer=fuzz.ratio, score_cutoff=80
@@ -236,7 +238,7 @@ def spell_months(question: str) -> str:
 
 def is_fragment(question: str, form: Form) -> bool:
     """A short follow-up with no question of its own ("And Accra?", "What about 2019?", not "Which force?")."""
-    opener = re.match(r"\W*([A-Za-z]+)", question)
+    opener = OPENER.match(question)
     asks = (
         opener is not None
         and opener.group(1).lower() in QUESTION_OPENERS
