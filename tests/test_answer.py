@@ -355,3 +355,13 @@ def test_an_account_that_points_back_twice_is_read_whole() -> None:
     merged = going_on(first, [first, second])
     assert merged.text == "A review was presented. In it the chief spoke. He listed three options."
     assert (merged.start, merged.position) == (0, 2)
+
+
+def test_the_gate_weighs_what_the_question_asks_of_its_names(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    query = "When was the Kidal agreement signed?"
+    stated = "The Kidal agreement was signed on 3 May 2015."
+    beside = "The Kidal agreement was discussed by the council for weeks."
+    assert evidence.coverage(query, stated, unnamed=True) == 1.0
+    # The name is there, what is asked of it is not: that counts for more than in the plain coverage.
+    assert evidence.coverage(query, beside, unnamed=True) < evidence.coverage(query, beside) < 1.0

@@ -201,12 +201,16 @@ class Evidence:
             scored.append(Sentence(text, n, i, score, start, dense, overlap))
         return sorted(scored, key=lambda s: self.policy.name_gap_penalty * gaps[s.passage] - s.score)
 
-    def coverage(self, query: str, text: str, *, soft: bool = False) -> float:
+    def coverage(self, query: str, text: str, *, soft: bool = False, unnamed: bool = False) -> float:
         """IDF-weighted share of the question's content tokens that a text holds.
 
         With soft, a missing word counts by the cosine of its closest word in the text ("boss" ~ "head").
+        With unnamed, only the words outside the question's names and numbers count: what it asks of them.
         """
         weights = self.weights(query)
+        if unnamed:
+            named = {s for term in key_terms(query) for s in tokenize(term)}
+            weights = {t: w for t, w in weights.items() if t not in named}
         total = sum(weights.values())
         if not total:
             return 1.0

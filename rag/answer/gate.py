@@ -24,6 +24,7 @@ FEATURES = (
     "soft_coverage",  # overlap where a missing word counts by its closest word in the sentence
     "typed_value",  # a date, number or name asked for is in the sentence, beyond those the question gives
     "other_number",  # a number (or year) the question gives is not in the sentence, which gives another instead
+    "unnamed_coverage",  # soft coverage of the question's words outside its names and numbers ("vote", "signed")
 )
 
 
@@ -52,6 +53,7 @@ def features(
         "soft_coverage": evidence.coverage(query, near, soft=True),
         "typed_value": float(form not in VALUE_FORMS or bool(evidence.values(form, best.text, query))),
         "other_number": float(bool(asked - said) and bool(said - asked)),
+        "unnamed_coverage": evidence.coverage(query, near, soft=True, unnamed=True),
     }
 
 
