@@ -365,3 +365,16 @@ def test_the_gate_weighs_what_the_question_asks_of_its_names(corpus_runtime) -> 
     assert evidence.coverage(query, stated, unnamed=True) == 1.0
     # The name is there, what is asked of it is not: that counts for more than in the plain coverage.
     assert evidence.coverage(query, beside, unnamed=True) < evidence.coverage(query, beside) < 1.0
+
+
+def test_a_sentence_naming_the_same_thing_again_is_read_with_the_one_before(corpus_runtime) -> None:  # noqa: ANN001
+    text = (
+        "On 6 April 2012 the Volta Front declared the independence of Ashanti. "
+        "The declaration was signed in Tema by Kofi Mensah. The weather was dry."
+    )
+    passage = Passage("c1", text, {"source": "note.txt"}, 0.5, 0.5)
+    ranked = make(corpus_runtime).evidence.rank(
+        "Who signed the Ashanti declaration of independence?", Form.WHO, [passage]
+    )
+    assert ranked[0].text.startswith("On 6 April 2012") and ranked[0].text.endswith("by Kofi Mensah.")
+    assert not any(s.text.startswith("The declaration") and "dry" in s.text for s in ranked)

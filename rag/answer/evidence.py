@@ -38,6 +38,8 @@ POINTS_BACK = re.compile(
     r"(?:he|she|it|they|this|these|those|the same|both|then|its|their)\b",
     re.I,
 )
+# "The declaration was signed…" after a sentence on a declaration: a common noun named again with "the".
+DEFINITE = re.compile(r"the\s+([a-z][\w-]*)(?:\s+([a-z][\w-]*))?")
 # The forms whose answer gathers several sentences, where one that names nothing crowds out one that does.
 GATHERED_FORMS = (Form.LIST, Form.EXPLAIN)
 # The words after a number name what it counts, up to the verb ("143 vehicles carrying …" → "143 vehicles").
@@ -114,6 +116,15 @@ def _name_matches(text: str) -> list[re.Match[str]]:
     )
 
 
+def _continues(sentence: str, previous: str) -> bool:
+    """The sentence refers to the one before: a pronoun, or the same thing named again with "the"."""
+    if POINTS_BACK.match(sentence):
+        return True
+    again = DEFINITE.match(sentence.lower())
+    said = set(tokenize(previous))
+    return again is not None and any(w and stem(w) in said for w in again.groups() if w not in STOPWORDS)
+
+
 class Evidence:
     """Scores sentences by meaning and by the question's rare words, with the corpus's statistics."""
 
@@ -172,7 +183,7 @@ class Evidence:
                 and not self.vocabulary.is_self_reference(s)
             ]
             for i, sentence in enumerate(sentences):
-                before = sentences[i - 1] if i and POINTS_BACK.match(sentence) else ""
+                before = sentences[i - 1] if i and _continues(sentence, sentences[i - 1]) else ""
                 rows.append((f"{before} {sentence}".strip(), n, i, heading, i - 1 if before else i))
         if not rows:
             return []
