@@ -58,6 +58,8 @@ def _tools() -> threading.local:
 
 def fold(text: str) -> str:
     """Lowercase without accents, so "Burkinabè" and "Burkinabe" are one word."""
+    if text.isascii():  # nothing to decompose: most text, and the per-character pass below is slow
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -205,6 +207,13 @@ def key_terms(text: str) -> set[str]:
     return {t for t in terms if t}
 
 
+@lru_cache(maxsize=4096)
+def _vocabulary(text: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """A text's words, their stems and its numbers: passages are checked for term after term."""
+    found = frozenset(words(text))
+    return found, frozenset(stem(w) for w in found), frozenset(numbers(text))
+
+
 def term_in(term: str, text: str, *, typo: bool = True) -> bool:
     """A key term appears in the text: numbers exactly, words by stem or, when long enough, one typo away."""
     term = fold(term).replace(",", "")
@@ -212,10 +221,10 @@ def term_in(term: str, text: str, *, typo: bool = True) -> bool:
     if len(parts) > 1:  # "jean-bosco", "c130": every part must be there
         return all(term_in(p, text, typo=typo) for p in parts)
     term = parts[0] if parts else term  # "el-" (a name broken at a line end) is "el"
-    vocabulary = set(words(text))
+    vocabulary, stems, figures = _vocabulary(text)
     if term[:1].isdigit():
-        return term in numbers(text) or term in vocabulary
-    if term in vocabulary or stem(term) in {stem(w) for w in vocabulary}:
+        return term in figures or term in vocabulary
+    if term in vocabulary or stem(term) in stems:
         return True
     if not typo:
         return False
