@@ -91,6 +91,14 @@ def test_translation_naming_what_the_question_does_not_is_rejected(corpus_runtim
         assert answer.standalone_question != invented
 
 
+def test_a_name_the_translation_lost_is_added_back_word_by_word(corpus_runtime) -> None:  # noqa: ANN001
+    lossy = "Who was the ambassador arrested in 2021?"  # the small model dropped "Assimi Goïta"
+    answer = make(corpus_runtime, FakeListLLM(responses=[lossy])).ask(
+        "Qui Assimi Goïta a-t-il fait arrêter en 2021 ?"
+    )
+    assert answer.standalone_question.startswith(lossy) and "Assimi Goïta" in answer.standalone_question
+
+
 def test_follow_up_carries_the_previous_subject(corpus_runtime) -> None:  # noqa: ANN001
     history = [
         {"role": "user", "content": "Who was the first head of MINUSMA?"},

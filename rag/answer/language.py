@@ -102,13 +102,15 @@ class Language:
         # A name of the question that the corpus holds and the translation dropped is what the
         # question is about: it is added back, so ranking still looks for it.
         lost = [
-            n
+            word
             for n in names(ELISION.sub("", question))
             if not (question.startswith(n) and " " not in n)  # "Le…": every sentence starts with a capital
-            and stem(fold(n)) in self.vocabulary.frequencies
-            and not term_in(n, text)
+            for word in n.split()
+            if fold(word) not in STOPWORDS
+            and stem(fold(word)) in self.vocabulary.frequencies
+            and not term_in(word, text)
         ]
-        return " ".join([text, *lost])
+        return " ".join([text, *dict.fromkeys(lost)])
 
 
 def note(language: str) -> str:
