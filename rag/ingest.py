@@ -25,7 +25,7 @@ SUPPORTED = (".md", ".txt", ".html", ".htm", ".pdf")
 NOT_DOCUMENTS = {"readme.md"}
 # Zero-width and bidi-control characters hide text from readers but not from the model.
 INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 # Chunks embedded per model call, across files: bigger batches sort and pad better.
 EMBED_BATCH = 256
 HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*#*\s*$", re.M)
@@ -198,7 +198,9 @@ def chunk_document(doc: LoadedDocument, source: str, file_hash: str, settings: S
         separators=["\n\n", "\n", ". ", "; ", ", ", " ", ""],
         keep_separator="end",
     )
-    pieces = [(s.heading, piece) for s in doc.sections for piece in splitter.split_text(s.text)]
+    pieces = [
+        (s.heading, piece) for s in doc.sections for piece in _with_lead_ins(splitter.split_text(s.text))
+    ]
     model = model_identity(settings.embed_model_path)
     chunks: list[Chunk] = []
     seen: set[str] = set()
@@ -221,6 +223,17 @@ def chunk_document(doc: LoadedDocument, source: str, file_hash: str, settings: S
         context = " — ".join(part for part in (doc.title, heading) if part)
         chunks.append(Chunk(chunk_id, text, f"{context}\n{text}", metadata))
     return [Chunk(c.id, c.text, c.embed_text, {**c.metadata, "n_chunks": len(chunks)}) for c in chunks]
+
+
+def _with_lead_ins(pieces: list[str]) -> list[str]:
+    """A piece that only leads in to what follows ("The totals vary by source:") stays with it."""
+    joined: list[str] = []
+    for piece in pieces:
+        if joined and joined[-1].rstrip().endswith(":"):
+            joined[-1] = f"{joined[-1].rstrip()}\n\n{piece}"
+        else:
+            joined.append(piece)
+    return joined
 
 
 def version_hash(raw: bytes, settings: Settings) -> str:

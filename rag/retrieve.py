@@ -241,14 +241,17 @@ class KeywordSearch:
         return True
 
     def following(self, passage: Passage) -> Passage:
-        """The passage with the chunk after it in its document appended (its overlap once): an account goes on."""
+        """The passage with the chunk after it in its section appended (its overlap once): an account goes on.
+
+        A new section is a new subject, under a heading the passage does not carry: the account stops there.
+        """
         position = passage.metadata.get("position")
         after = (
             self._by_position.get((passage.metadata.get("source"), position + 1))
             if position is not None
             else None
         )
-        if after is None:
+        if after is None or after.metadata.get("section") != passage.metadata.get("section"):
             return passage
         text = after.page_content
         shared = next((n for n in range(min(len(text), 200), 0, -1) if passage.text.endswith(text[:n])), 0)

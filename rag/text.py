@@ -44,6 +44,8 @@ MONTH_DATED = re.compile(rf"(?<=\d )(?:{_MONTH})\b|\b(?:{_MONTH})(?= \d)")
 NAME = re.compile(
     r"(?<![\w'’])[A-ZÀ-Ý][\w'’À-ÿ-]*(?:\s+(?:(?:of|de|du|des|la|le|al|el|the|and)\s+)?[A-ZÀ-Ý][\w'’À-ÿ-]*)*"
 )
+# A bulleted or numbered line of a list.
+LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+\.)\s+")
 _WORD = re.compile(r"\d[\d,.]*\d|\d|[^\W\d_]+")
 # Snowball stemmers and pysbd segmenters keep state while they work: one of each per thread.
 _local = threading.local()
@@ -114,13 +116,19 @@ def strip_markup(text: str) -> str:
 
 
 def split_sentences(text: str, skip_line: Callable[[str], bool] | None = None) -> list[str]:
-    """Sentences, list items and table rows of a passage, in order; lines `skip_line` rejects left out.
+    """Sentences, list items and table rows of a passage, in order; lines `skip_line` rejects left out."""
+    return [sentence for sentence, _ in framed_sentences(text, skip_line)]
+
+
+def framed_sentences(text: str, skip_line: Callable[[str], bool] | None = None) -> list[tuple[str, str]]:
+    """Each sentence with the line that leads in to its list ("Sources give other totals:"), or "".
 
     A table row is read with its column names ("Country: Ghana; Troops: 850."), since "Ghana: 850" alone
-    says too little to be found or quoted.
+    says too little to be found or quoted. A lead-in states nothing itself; it frames the items after it.
     """
-    parts: list[str] = []
+    parts: list[tuple[str, str]] = []
     header: list[str] = []
+    lead_in = ""
     lines = re.split(r"\n+", text)
     for i, line in enumerate(lines):
         if (skip_line and skip_line(line)) or line.lstrip().startswith("#"):
@@ -135,14 +143,18 @@ def split_sentences(text: str, skip_line: Callable[[str], bool] | None = None) -
             pairs = (
                 [f"{h}: {c}" for h, c in zip(header, cells) if c and h] if len(header) == len(cells) else []
             )
-            parts.append(f"{'; '.join(pairs) or ': '.join(c for c in cells if c)}.")
+            parts.append((f"{'; '.join(pairs) or ': '.join(c for c in cells if c)}.", lead_in))
             continue
         header = []
-        line = re.sub(r"^\s*(?:[-*•]|\d+\.)\s+|\*\*|^#+\s*", " ", line).strip()
-        line = re.sub(r"\s+", " ", line)
-        if len(line) < 3 or line.endswith(":"):
+        item = LIST_ITEM.match(line) is not None
+        line = re.sub(r"\s+", " ", LIST_ITEM.sub(" ", line).replace("**", " ")).strip()
+        if line.endswith(":"):
+            lead_in = line
             continue
-        parts += segment(line)
+        if not item:
+            lead_in = ""
+        if len(line) >= 3:
+            parts += [(sentence, lead_in) for sentence in segment(line)]
     return parts
 
 

@@ -107,3 +107,21 @@ def test_typos_are_corrected_but_real_words_are_not(corpus_runtime) -> None:  # 
     assert vocabulary.correct("independ", 80) == "independ"  # in the corpus
     assert "even" not in vocabulary.frequencies and vocabulary.correct("even", 80) == "even"  # not "event"
     assert vocabulary.correct("stand", 80) == "stand"
+
+
+def test_an_account_read_on_stops_at_the_end_of_its_section(corpus_runtime) -> None:  # noqa: ANN001
+    from rag.retrieve import Passage
+
+    keyword = KeywordSearch(corpus_runtime.store, corpus_runtime.embeddings)
+    chunks = sorted(
+        corpus_runtime.store.all_chunks(), key=lambda d: (d.metadata["source"], d.metadata["position"])
+    )
+    pairs = [(a, b) for a, b in zip(chunks, chunks[1:]) if a.metadata["source"] == b.metadata["source"]]
+    same = next(a for a, b in pairs if a.metadata["section"] == b.metadata["section"])
+    other = next(a for a, b in pairs if a.metadata["section"] != b.metadata["section"])
+    read = {
+        d.page_content: keyword.following(Passage("x", d.page_content, d.metadata, 0.5, 0.5)).text
+        for d in (same, other)
+    }
+    assert len(read[same.page_content]) > len(same.page_content)
+    assert read[other.page_content] == other.page_content

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from rag.text import content_tokens, key_terms, names, split_sentences, term_in, tokenize, ungrounded_terms
+from rag.text import (
+    content_tokens,
+    framed_sentences,
+    key_terms,
+    names,
+    split_sentences,
+    term_in,
+    tokenize,
+    ungrounded_terms,
+)
 
 
 def test_sentences_keep_abbreviations_and_list_items() -> None:
@@ -15,6 +24,21 @@ def test_sentences_keep_abbreviations_and_list_items() -> None:
         "a: b.",
     ]
     assert split_sentences(table) == ["Country: Chad; Troops: 1,427.", "Country: Togo."]
+
+
+def test_list_items_are_framed_by_the_line_that_leads_in_to_them() -> None:
+    text = (
+        "The totals differ by source:\n\n- 311 deaths, the UN figure;\n1. 303 deaths, per UN News.\n"
+        "The UN figure is the latest. It was given in December."
+    )
+    lead_in = "The totals differ by source:"
+    assert framed_sentences(text) == [
+        ("311 deaths, the UN figure;", lead_in),
+        ("303 deaths, per UN News.", lead_in),
+        ("The UN figure is the latest.", ""),
+        ("It was given in December.", ""),
+    ]
+    assert lead_in not in split_sentences(text)  # it states nothing of its own
 
 
 def test_tokens_are_stemmed_and_stopwords_dropped() -> None:

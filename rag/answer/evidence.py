@@ -21,9 +21,9 @@ from rag.text import (
     content_tokens,
     derived,
     fold,
+    framed_sentences,
     key_terms,
     names,
-    split_sentences,
     stem,
     term_in,
     tokenize,
@@ -173,18 +173,28 @@ class Evidence:
         rows: list[tuple[str, int, int, str, int]] = []
         for n, passage in enumerate(passages, 1):
             heading = str(passage.metadata.get("section") or passage.metadata.get("title") or "")
-            lines = split_sentences(passage.text, self.vocabulary.is_boilerplate)
+            lines = framed_sentences(passage.text, self.vocabulary.is_boilerplate)
             # A line of three words or fewer ("The northern convoy.") names a topic; it states nothing.
-            sentences = [
-                s
-                for s in lines
+            kept = [
+                (s, frame)
+                for s, frame in lines
                 if not PLANTED.search(s)
                 and len(ADDRESS.sub(" ", s).split()) >= MIN_WORDS
                 and not self.vocabulary.is_self_reference(s)
             ]
-            for i, sentence in enumerate(sentences):
+            sentences = [s for s, _ in kept]
+            for i, (sentence, frame) in enumerate(kept):
                 before = sentences[i - 1] if i and _continues(sentence, sentences[i - 1]) else ""
-                rows.append((f"{before} {sentence}".strip(), n, i, heading, i - 1 if before else i))
+                # A list item's lead-in frames it as the section heading does.
+                rows.append(
+                    (
+                        f"{before} {sentence}".strip(),
+                        n,
+                        i,
+                        f"{heading} {frame}".strip(),
+                        i - 1 if before else i,
+                    )
+                )
         if not rows:
             return []
         headed = self._sentence_vectors([f"{heading}: {text}" for text, _, _, heading, _ in rows])
