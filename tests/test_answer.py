@@ -275,6 +275,14 @@ def test_why_anywhere_in_the_question_asks_for_an_explanation() -> None:
     assert form_of("What is the Liptako-Gourma Charter?") is Form.FACT
 
 
+def test_two_questions_in_one_get_several_sentences(corpus_runtime) -> None:  # noqa: ANN001
+    assert form_of("tessalit camp - who held it n wen did it close") is Form.EXPLAIN  # "wen" read as "when"
+    assert form_of("Who led the convoy, and how many vehicles did it have?") is Form.EXPLAIN
+    assert form_of("And when did it close?") is Form.DATE  # a follow-up's opening "and" is no second question
+    answer = make(corpus_runtime).ask("kidal convoy - how many vehicles n how many peacekeepers were in it")
+    assert "143" in answer.answer and "848" in answer.answer
+
+
 def test_a_what_answer_goes_on_into_the_sentence_that_points_back(corpus_runtime) -> None:  # noqa: ANN001
     # "In it the Secretary-General said…" continues the sentence that names the review.
     answer = make(corpus_runtime).ask("What did the internal review of January 2023 find?")

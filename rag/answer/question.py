@@ -63,7 +63,9 @@ FORMS = [
         Form.EXPLAIN,
         r"\bwhy\b|^\W*how (?:did|do|does|was|were|is|are|has|have|had|can|could|will|would)\b"
         r"|\b(?:summari[sz]e|summary|explain|describe|overview|what happened|tell me (?:about|more)|"
-        r"what (?:was|were|is|are) the (?:reasons?|causes?|role|impact|consequences?|effects?|story))\b",
+        r"what (?:was|were|is|are) the (?:reasons?|causes?|role|impact|consequences?|effects?|story))\b"
+        # Two questions in one ("who was there and when did it close"): each part has its sentence.
+        r"|\w\W+(?:and|n|&)\s+(?:when|who|whom|where|which|what|how (?:many|much|far|long))\b",
     ),
     (
         Form.LIST,
@@ -89,6 +91,10 @@ ASKS_DAY = re.compile(r"\b(?:what|which) (?:exact |precise )?(?:date|day)\b|\bex
 QUESTION_OPENERS = ("when", "what", "who", "whom", "whose", "where", "which", "why", "how")
 # A question's first word.
 OPENER = re.compile(r"\W*([A-Za-z]+)")
+# A follow-up's opening conjunction, before its own question word.
+LEADING_AND = re.compile(r"^\W*(?:and|so|also|but|then)\s+", re.I)
+# Where a question word stands: first, or after "and" in a second question ("… n wen did it close").
+ASKING_WORD = re.compile(r"(^\W*|\b(?:and|n|&)\s+)([A-Za-z]+)")
 # The words that open a fragment follow-up ("And Accra?", "What about 2019?").
 _LEADS = r"^\W*(?:and|what about|how about|also|same for)\b"
 FRAGMENT_LEAD = re.compile(rf"{_LEADS}\W*", re.I)
@@ -158,18 +164,22 @@ def canned_reply(question: str, topic: str) -> Answer | None:
 
 
 def form_of(question: str) -> Form:
-    """The kind of answer the question wants; a mistyped first question word is read as the one it resembles."""
-    first = OPENER.match(question)
-    if first and first.group(1).lower() not in QUESTION_OPENERS:
-        match = process.extractOne(
-            first.group(1).lower(), QUESTION_OPENERS, scorer=fuzz.ratio, score_cutoff=80
-        )
-        if match:
-            question = question[: first.start(1)] + str(match[0]) + question[first.end(1) :]
+    """The kind of answer the question wants; a mistyped question word is read as the one it resembles."""
+    question = ASKING_WORD.sub(
+        lambda m: m.group(1) + _question_word(m.group(2)), LEADING_AND.sub("", question)
+    )
     for form, pattern in FORM_PATTERNS:
         if pattern.search(question):
             return form
     return Form.FACT
+
+
+def _question_word(word: str) -> str:
+    """The question word a word is one letter off ("wen" → "when"), or the word."""
+    if word.lower() in QUESTION_OPENERS:
+        return word
+    match = process.extractOne(word.lower(), QUESTION_OPENERS, scorer=fuzz.ratio, score_cutoff=80)
+    return str(match[0]) if match else word
 
 
 def analyse(
@@ -238,11 +248,10 @@ def spell_months(question: str) -> str:
 
 def is_fragment(question: str, form: Form) -> bool:
     """A short follow-up with no question of its own ("And Accra?", "What about 2019?", not "Which force?")."""
-    opener = OPENER.match(question)
+    bare = LEADING_AND.sub("", question)  # "And when did it close?" asks its own question
+    opener = OPENER.match(bare)
     asks = (
-        opener is not None
-        and opener.group(1).lower() in QUESTION_OPENERS
-        and not FRAGMENT_LEAD.match(question)
+        opener is not None and opener.group(1).lower() in QUESTION_OPENERS and not FRAGMENT_LEAD.match(bare)
     )
     return (
         form is Form.FACT
