@@ -394,3 +394,12 @@ def test_a_sentence_naming_the_same_thing_again_is_read_with_the_one_before(corp
     )
     assert ranked[0].text.startswith("On 6 April 2012") and ranked[0].text.endswith("by Kofi Mensah.")
     assert not any(s.text.startswith("The declaration") and "dry" in s.text for s in ranked)
+
+
+def test_the_gate_sees_whether_a_number_counts_what_was_asked(corpus_runtime) -> None:  # noqa: ANN001
+    assistant = make(corpus_runtime)
+    tanks = assistant.ask("How many tanks did Chad send to MINUSMA?")
+    troops = assistant.ask("How many troops did Chad withdraw from MINUSMA in 2021?")
+    assert tanks.evidence["counted_value"] == 0.0 and troops.evidence["counted_value"] == 1.0
+    assert not tanks.answer.startswith("1,000")  # no count of something else is given as the answer
+    assert tanks.evidence["p"] < troops.evidence["p"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from rag.answer.evidence import Evidence, full_text
+from rag.answer.evidence import Evidence, counted, counts, full_text
 from rag.answer.model import Sentence
-from rag.answer.question import VALUE_FORMS, Form
+from rag.answer.question import VALUE_FORMS, Form, counted_nouns
 from rag.policy import Policy
 from rag.retrieve import Passage
 from rag.text import numbers, term_in, tokenize
@@ -24,6 +24,7 @@ FEATURES = (
     "soft_coverage",  # overlap where a missing word counts by its closest word in the sentence
     "typed_value",  # a date, number or name asked for is in the sentence, beyond those the question gives
     "other_number",  # a number (or year) the question gives is not in the sentence, which gives another instead
+    "counted_value",  # for "how many X": a number in the sentence counts X (or names no unit)
     "unnamed_coverage",  # soft coverage of the question's words outside its names and numbers ("vote", "signed")
 )
 
@@ -53,8 +54,16 @@ def features(
         "soft_coverage": evidence.coverage(query, near, soft=True),
         "typed_value": float(form not in VALUE_FORMS or bool(evidence.values(form, best.text, query))),
         "other_number": float(bool(asked - said) and bool(said - asked)),
+        "counted_value": _counted(best.text, query, form, evidence),
         "unnamed_coverage": evidence.coverage(query, near, soft=True, unnamed=True),
     }
+
+
+def _counted(text: str, query: str, form: Form, evidence: Evidence) -> float:
+    asked = counted_nouns(query)
+    if form is not Form.NUMBER or not asked:
+        return 1.0
+    return float(any(counts(counted(text, m.end()), asked) for m in evidence.values(form, text, query)))
 
 
 def _share(terms: set[str], text: str) -> float:
