@@ -12,7 +12,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.retrievers import BaseRetriever
 
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
-from rag.answer.forms import fact, going_on
+from rag.answer.forms import fact, going_on, short_answer
 from rag.answer.model import Sentence
 from rag.answer.question import Form, form_of, spell_months
 from rag.errors import InputRejected
@@ -403,3 +403,19 @@ def test_the_gate_sees_whether_a_number_counts_what_was_asked(corpus_runtime) ->
     assert tanks.evidence["counted_value"] == 0.0 and troops.evidence["counted_value"] == 1.0
     assert not tanks.answer.startswith("1,000")  # no count of something else is given as the answer
     assert tanks.evidence["p"] < troops.evidence["p"]
+
+
+def test_who_is_answered_by_a_name_not_a_title(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    sentence = "Ann Lee was the first Special Representative of the Secretary-General for Ghana."
+    assert (
+        short_answer(Form.WHO, sentence, "Who was the first head of the mission in Ghana?", evidence)
+        == "Ann Lee"
+    )
+    signed = (
+        "On 6 April 2012 the Volta Front declared independence. The declaration was signed by Kofi Mensah."
+    )
+    assert (
+        short_answer(Form.WHO, signed, "Who signed the declaration of independence?", evidence)
+        == "Kofi Mensah"
+    )

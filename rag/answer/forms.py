@@ -12,6 +12,9 @@ from rag.policy import Policy
 from rag.retrieve import Passage
 from rag.text import defang, fold, key_terms, tokenize
 
+# A name with "the" (or "a", "its"…) just before it, adjectives allowed between: a title or a body, not a person.
+DETERMINED = re.compile(r"\b(?:the|a|an|its|his|her|their)\s+(?:[a-z][\w-]*\s+){0,2}$")
+
 
 def compose(
     form: Form,
@@ -80,7 +83,14 @@ def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> s
         if tokenize(m.group())[:1]
         and evidence.vocabulary.correct(tokenize(m.group())[0], evidence.policy.typo_min_ratio) in weights
     ]
-    match = min(found, key=lambda m: min((abs(m.start() - a) for a in anchors), default=0))
+    # "Who…" is answered by someone's name before a title or a body ("the first Special Representative").
+    match = min(
+        found,
+        key=lambda m: (
+            form is Form.WHO and DETERMINED.search(sentence[: m.start()]) is not None,
+            min((abs(m.start() - a) for a in anchors), default=0),
+        ),
+    )
     value = match.group()
     if form is Form.DATE:
         has_day = re.match(r"\d{1,2}\s+[A-Z]", value) or re.search(r"[a-z]\s+\d{1,2}\b(?!\d)", value)
