@@ -419,3 +419,12 @@ def test_who_is_answered_by_a_name_not_a_title(corpus_runtime) -> None:  # noqa:
         short_answer(Form.WHO, signed, "Who signed the declaration of independence?", evidence)
         == "Kofi Mensah"
     )
+
+
+def test_a_date_in_an_aside_is_not_the_answer(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    sentence = "A referendum in Accra, announced on 5 May 2023, was held on 18 June 2023."
+    assert (
+        short_answer(Form.DATE, sentence, "When did the Accra referendum take place?", evidence)
+        == "On 18 June 2023"
+    )

@@ -15,6 +15,9 @@ from rag.text import defang, fold, key_terms, tokenize
 # A name with "the" (or "a", "its"…) just before it, adjectives allowed between: a title or a body, not a person.
 DETERMINED = re.compile(r"\b(?:the|a|an|its|his|her|their)\s+(?:[a-z][\w-]*\s+){0,2}$")
 
+# ", announced on 5 May 2023, was held on…": a value in an aside describes the subject; the clause states the other.
+ASIDE_BEFORE = re.compile(r",\s+[a-z]+ed\s+(?:on|in|at|by|from|until)?\s*$")
+
 
 def compose(
     form: Form,
@@ -88,6 +91,8 @@ def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> s
         found,
         key=lambda m: (
             form is Form.WHO and DETERMINED.search(sentence[: m.start()]) is not None,
+            ASIDE_BEFORE.search(sentence[: m.start()]) is not None
+            and sentence[m.end() :].lstrip().startswith(","),
             min((abs(m.start() - a) for a in anchors), default=0),
         ),
     )
