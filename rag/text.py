@@ -24,7 +24,7 @@ STOPWORDS = frozenset(
 # Words that shape a question ("how many", "tell me") without naming what it asks about.
 QUESTION_WORDS = frozenset(
     "many much long often far tell name list give describe explain know happen happened say said please "
-    "summarize summarise summary".split()
+    "summarize summarise summary stand stands mean means meaning acronym abbreviation".split()
 )
 UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")

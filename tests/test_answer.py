@@ -428,3 +428,18 @@ def test_a_date_in_an_aside_is_not_the_answer(corpus_runtime) -> None:  # noqa: 
         short_answer(Form.DATE, sentence, "When did the Accra referendum take place?", evidence)
         == "On 18 June 2023"
     )
+
+
+def test_what_an_acronym_stands_for_is_its_long_form(corpus_runtime) -> None:  # noqa: ANN001
+    assistant = make(corpus_runtime)
+    for question in ("What does AES stand for?", "wat does minusma even stand for", "what is the CMA"):
+        answer = assistant.ask(question)
+        assert answer.form == "fact" and not answer.refused, question
+    assert assistant.ask("What does AES stand for?").answer.startswith("Alliance of Sahel States [1].")
+    assert form_of("What does the exit mean for Mali?") is Form.FACT
+    assert (
+        make(corpus_runtime).evidence.values(
+            Form.FACT, "The exit (EX) began.", "What does the exit mean for Mali?"
+        )
+        == []
+    )

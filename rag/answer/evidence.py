@@ -9,7 +9,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from rag.answer.model import Sentence
-from rag.answer.question import ASKS_DAY, Form, counted_nouns
+from rag.answer.question import ASKS_DAY, Form, acronym_asked, counted_nouns
 from rag.policy import Policy
 from rag.retrieve import Passage, Vocabulary
 from rag.text import (
@@ -40,6 +40,8 @@ POINTS_BACK = re.compile(
 )
 # "The declaration was signed…" after a sentence on a declaration: a common noun named again with "the".
 DEFINITE = re.compile(r"the\s+([a-z][\w-]*)(?:\s+([a-z][\w-]*))?")
+# Capitalised words (with "of", "for"… between) ending just before "(ACRONYM)"; {} is the escaped acronym.
+LONG_FORM = r"(?:[A-Z][\w'’-]*\s+(?:(?:of|for|de|du|des|the|and|in|la|le|pour)\s+)*)+(?=\((?i:{})\))"
 # The forms whose answer gathers several sentences, where one that names nothing crowds out one that does.
 GATHERED_FORMS = (Form.LIST, Form.EXPLAIN)
 # The words after a number name what it counts, up to the verb ("143 vehicles carrying …" → "143 vehicles").
@@ -85,6 +87,9 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
             and not DATE.fullmatch(m.group())
             and not any(n <= set(words(m.group().split(" of ")[0])) for n in given)
         ]
+    elif form is Form.FACT and acronym_asked(question):
+        # The long form written just before the acronym in brackets: "the Alliance of Sahel States (AES)".
+        return list(re.finditer(LONG_FORM.format(re.escape(str(acronym_asked(question)))), text))
     else:
         return []
     asked = fold(question)

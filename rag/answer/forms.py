@@ -102,7 +102,7 @@ def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> s
         return f"On {value}" if has_day else f"In {value}"
     if form is Form.NUMBER:
         return " ".join([value, *counted(sentence, match.end())])
-    return value
+    return value.strip()
 
 
 def gather(

@@ -6,7 +6,7 @@ import math
 
 from rag.answer.evidence import Evidence, counted, counts, full_text
 from rag.answer.model import Sentence
-from rag.answer.question import VALUE_FORMS, Form, counted_nouns
+from rag.answer.question import VALUE_FORMS, Form, acronym_asked, counted_nouns
 from rag.policy import Policy
 from rag.retrieve import Passage
 from rag.text import numbers, term_in, tokenize
@@ -22,7 +22,7 @@ FEATURES = (
     "missing_idf",  # weight of the rarest word the sentence lacks, against the rarest word asked
     "top3_overlap",  # the best overlap among the three best sentences
     "soft_coverage",  # overlap where a missing word counts by its closest word in the sentence
-    "typed_value",  # a date, number or name asked for is in the sentence, beyond those the question gives
+    "typed_value",  # a date, number, name or long form asked for is in the sentence, beyond those the question gives
     "other_number",  # a number (or year) the question gives is not in the sentence, which gives another instead
     "counted_value",  # for "how many X": a number in the sentence counts X (or names no unit)
     "unnamed_coverage",  # soft coverage of the question's words outside its names and numbers ("vote", "signed")
@@ -52,7 +52,10 @@ def features(
         "missing_idf": max(missing, default=0.0) / (max(weights.values(), default=1.0) or 1.0),
         "top3_overlap": max(s.overlap for s in ranked[:3]),
         "soft_coverage": evidence.coverage(query, near, soft=True),
-        "typed_value": float(form not in VALUE_FORMS or bool(evidence.values(form, best.text, query))),
+        "typed_value": float(
+            (form not in VALUE_FORMS and not acronym_asked(query))
+            or bool(evidence.values(form, best.text, query))
+        ),
         "other_number": float(bool(asked - said) and bool(said - asked)),
         "counted_value": _counted(best.text, query, form, evidence),
         "unnamed_coverage": evidence.coverage(query, near, soft=True, unnamed=True),

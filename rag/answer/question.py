@@ -110,6 +110,14 @@ _MONTH_WORD = "|".join(f"{m[:3].lower()}(?:{m[3:]})?" for m in MONTHS) + "|sept"
 MONTH_WRITTEN = re.compile(rf"(?<=\d )\b({_MONTH_WORD})\b\.?|\b({_MONTH_WORD})\b\.?(?=\s*\d)", re.I)
 # "How many sea containers…": the words naming what a count question counts.
 COUNTED = re.compile(r"\bhow many\s+([^\W\d_][\w-]*)(?:\s+([^\W\d_][\w-]*))?", re.I)
+# "What does AES stand for?", "What is the CMA?": the question asks what an acronym stands for.
+DEFINES = re.compile(
+    r"\bstands? for\b|\bmean(?:s|ing)?\b|\bacronym\b|\babbreviation\b|\bshort for\b"
+    r"|^\W*what (?:is|are|was|were) (?:the |an? )?[A-Z][A-Za-z]*[A-Z][a-z]?\W*$",
+    re.I,
+)
+ACRONYM = re.compile(r"\b[A-Z][A-Za-z]*[A-Z][a-z]?\b")
+TYPED_ACRONYM = re.compile(r"\bdoes\s+(?:the\s+)?(\w{2,8})\s+(?:\w+\s+)?(?:stand\s+for|mean)\W*$", re.I)
 # A question this short with history is read in the conversation's context.
 FRAGMENT_TOKENS = 2
 
@@ -168,6 +176,8 @@ def form_of(question: str) -> Form:
     question = ASKING_WORD.sub(
         lambda m: m.group(1) + _question_word(m.group(2)), LEADING_AND.sub("", question)
     )
+    if acronym_asked(question):
+        return Form.FACT  # its answer is one long form ("AES" is no plural)
     for form, pattern in FORM_PATTERNS:
         if pattern.search(question):
             return form
@@ -234,6 +244,15 @@ def counted_nouns(question: str) -> list[str]:
             break
         kept.append(word.lower())
     return kept
+
+
+def acronym_asked(question: str) -> str | None:
+    """The acronym whose meaning the question asks ("AES" in "What does AES stand for?"), if it asks one."""
+    if not DEFINES.search(question):
+        return None
+    found = [a for a in ACRONYM.findall(question) if sum(c.isupper() for c in a) >= 2 and len(a) <= 8]
+    typed = TYPED_ACRONYM.search(question)  # "wat does minusma even stand for"
+    return found[-1] if found else typed.group(1) if typed else None
 
 
 def spell_months(question: str) -> str:
