@@ -14,7 +14,7 @@ from langchain_core.retrievers import BaseRetriever
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
 from rag.answer.forms import fact, going_on, short_answer
 from rag.answer.model import Sentence
-from rag.answer.question import Form, form_of, spell_months
+from rag.answer.question import Form, analyse, form_of, spell_months
 from rag.errors import InputRejected
 from rag.policy import DEFAULT_POLICY
 from rag.retrieve import Passage
@@ -107,6 +107,16 @@ def test_follow_up_carries_the_previous_subject(corpus_runtime) -> None:  # noqa
     answer = make(corpus_runtime).ask("When did he take office?", history)
     assert "Koenders" in answer.standalone_question
     assert "Koenders" in answer.retrieved[0].text
+
+
+def test_a_follow_up_is_judged_on_specific_names_not_the_corpus_subject() -> None:
+    history = [
+        {"role": "user", "content": "Who replaced Annadif as head of MINUSMA?"},
+        {"role": "assistant", "content": "El-Ghassim Wane [1]."},
+    ]
+    asked = analyse("What jobs did he hold before that?", history, generic=lambda name: name == "MINUSMA")
+    aside = asked.focus[asked.focus.index("(") :]
+    assert "Annadif" in aside and "Wane" in aside and "MINUSMA" not in aside
 
 
 @pytest.mark.parametrize(

@@ -212,7 +212,10 @@ def analyse(
             return Question(asked, replaced, replaced, form)
     # Search gets the earlier question's words, which a follow-up leaves out; the evidence is judged on what is
     # asked now plus what it refers to: the names of the earlier question and of the reply (else its figures).
-    referents = [*names(earlier), *_reply_names(history)] or sorted(numbers(earlier))
+    # A name the whole corpus is about tells nothing of what "it" is.
+    referents = [n for n in [*names(earlier), *_reply_names(history)] if not generic(n)] or sorted(
+        numbers(earlier)
+    )
     topic = " ".join(dict.fromkeys(referents))
     return Question(asked, f"{asked} ({earlier} {topic})", f"{asked} ({topic or earlier})", form)
 
