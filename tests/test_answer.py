@@ -26,6 +26,13 @@ def make(runtime, llm=None, *, capable: bool = False) -> Assistant:  # noqa: ANN
     return runtime.build_assistant(llm=llm, settings=settings)
 
 
+def rank_one(runtime, question: str, form: Form, text: str) -> list[Sentence]:  # noqa: ANN001
+    """The sentences of one passage holding `text`, ranked for the question."""
+    return make(runtime).evidence.rank(
+        question, form, [Passage("c1", text, {"source": "note.txt"}, 0.5, 0.5)]
+    )
+
+
 def cited(answer: Answer) -> set[int]:
     return {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
 
@@ -168,10 +175,7 @@ def test_a_line_of_web_addresses_is_never_evidence(corpus_runtime) -> None:  # n
         "ALSO CONSULTED: https://example.org/minusma-kidal-camp-closed-31-october-2023 and www.example.net/kidal\n"
         "MINUSMA closed its camp at Kidal on 31 October 2023."
     )
-    passage = Passage("c1", text, {"source": "note.txt"}, 0.5, 0.5)
-    ranked = make(corpus_runtime).evidence.rank(
-        "When did MINUSMA close the Kidal camp?", Form.DATE, [passage]
-    )
+    ranked = rank_one(corpus_runtime, "When did MINUSMA close the Kidal camp?", Form.DATE, text)
     assert [s.text for s in ranked] == ["MINUSMA closed its camp at Kidal on 31 October 2023."]
 
 
@@ -398,10 +402,7 @@ def test_a_sentence_naming_the_same_thing_again_is_read_with_the_one_before(corp
         "On 6 April 2012 the Volta Front declared the independence of Ashanti. "
         "The declaration was signed in Tema by Kofi Mensah. The weather was dry."
     )
-    passage = Passage("c1", text, {"source": "note.txt"}, 0.5, 0.5)
-    ranked = make(corpus_runtime).evidence.rank(
-        "Who signed the Ashanti declaration of independence?", Form.WHO, [passage]
-    )
+    ranked = rank_one(corpus_runtime, "Who signed the Ashanti declaration of independence?", Form.WHO, text)
     assert ranked[0].text.startswith("On 6 April 2012") and ranked[0].text.endswith("by Kofi Mensah.")
     assert not any(s.text.startswith("The declaration") and "dry" in s.text for s in ranked)
 
@@ -415,29 +416,39 @@ def test_the_gate_sees_whether_a_number_counts_what_was_asked(corpus_runtime) ->
     assert tanks.evidence["p"] < troops.evidence["p"]
 
 
-def test_who_is_answered_by_a_name_not_a_title(corpus_runtime) -> None:  # noqa: ANN001
-    evidence = make(corpus_runtime).evidence
-    sentence = "Ann Lee was the first Special Representative of the Secretary-General for Ghana."
-    assert (
-        short_answer(Form.WHO, sentence, "Who was the first head of the mission in Ghana?", evidence)
-        == "Ann Lee"
-    )
-    signed = (
-        "On 6 April 2012 the Volta Front declared independence. The declaration was signed by Kofi Mensah."
-    )
-    assert (
-        short_answer(Form.WHO, signed, "Who signed the declaration of independence?", evidence)
-        == "Kofi Mensah"
-    )
-
-
-def test_a_date_in_an_aside_is_not_the_answer(corpus_runtime) -> None:  # noqa: ANN001
-    evidence = make(corpus_runtime).evidence
-    sentence = "A referendum in Accra, announced on 5 May 2023, was held on 18 June 2023."
-    assert (
-        short_answer(Form.DATE, sentence, "When did the Accra referendum take place?", evidence)
-        == "On 18 June 2023"
-    )
+@pytest.mark.parametrize(
+    ("form", "sentence", "question", "short"),
+    [
+        # "Who" is answered by someone's name, not by a title with "the" before it.
+        (
+            Form.WHO,
+            "Ann Lee was the first Special Representative of the Secretary-General for Ghana.",
+            "Who was the first head of the mission in Ghana?",
+            "Ann Lee",
+        ),
+        (
+            Form.WHO,
+            "On 6 April 2012 the Volta Front declared independence. The declaration was signed by Kofi Mensah.",
+            "Who signed the declaration of independence?",
+            "Kofi Mensah",
+        ),
+        # A date in an aside describes the subject; the clause states the one asked for.
+        (
+            Form.DATE,
+            "A referendum in Accra, announced on 5 May 2023, was held on 18 June 2023.",
+            "When did the Accra referendum take place?",
+            "On 18 June 2023",
+        ),
+    ],
+)
+def test_the_short_answer_is_the_value_the_sentence_states(
+    corpus_runtime,  # noqa: ANN001
+    form: Form,
+    sentence: str,
+    question: str,
+    short: str,
+) -> None:
+    assert short_answer(form, sentence, question, make(corpus_runtime).evidence) == short
 
 
 def test_what_an_acronym_stands_for_is_its_long_form(corpus_runtime) -> None:  # noqa: ANN001
