@@ -88,7 +88,7 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
             and not any(n <= set(words(m.group().split(" of ")[0])) for n in given)
         ]
     elif form is Form.FACT and acronym_asked(question):
-        # The long form written just before the acronym in brackets: "the Alliance of Sahel States (AES)".
+        # The long form written just before the acronym in brackets: "the North Atlantic Treaty Organization (NATO)".
         return list(re.finditer(LONG_FORM.format(re.escape(str(acronym_asked(question)))), text))
     else:
         return []
@@ -158,6 +158,12 @@ class Evidence:
         """The values of the wanted kind in a sentence, beyond the question's; a generic name answers no "who"."""
         found = spans(form, text, question)
         return [m for m in found if form is not Form.WHO or not self.is_generic(m.group())]
+
+    def counting(self, form: Form, text: str, question: str) -> list[re.Match[str]]:
+        """The values of the wanted kind; for "how many X", only the numbers that count X (or name no unit)."""
+        found = self.values(form, text, question)
+        asked = counted_nouns(question) if form is Form.NUMBER else []
+        return [m for m in found if counts(counted(text, m.end()), asked)] if asked else found
 
     def is_generic(self, name: str) -> bool:
         """Every word of the name is generic in this corpus (what the corpus is about): it singles out nothing."""

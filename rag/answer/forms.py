@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from rag.answer.evidence import Evidence, counted, counts
+from rag.answer.evidence import Evidence, counted
 from rag.answer.model import Sentence
-from rag.answer.question import VALUE_FORMS, Form, counted_nouns
+from rag.answer.question import VALUE_FORMS, Form
 from rag.policy import Policy
 from rag.retrieve import Passage
 from rag.text import defang, fold, key_terms, tokenize
@@ -73,10 +73,8 @@ def fact(
 
 def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> str:
     """The value asked for, taken from the sentence: the one nearest the question's words there."""
-    found = evidence.values(form, sentence, query)
-    if form is Form.NUMBER:  # "How many stops…" is not answered by "38 minutes"; the sentence is still quoted
-        asked = counted_nouns(query)
-        found = [m for m in found if counts(counted(sentence, m.end()), asked)] if asked else found
+    # "How many stops…" is not answered by "38 minutes"; the sentence is still quoted.
+    found = evidence.counting(form, sentence, query)
     if not found:
         return ""
     weights = evidence.weights(query)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from rag.answer.evidence import Evidence, counted, counts, full_text
+from rag.answer.evidence import Evidence, full_text
 from rag.answer.model import Sentence
 from rag.answer.question import VALUE_FORMS, Form, acronym_asked, counted_nouns
 from rag.policy import Policy
@@ -57,16 +57,13 @@ def features(
             or bool(evidence.values(form, best.text, query))
         ),
         "other_number": float(bool(asked - said) and bool(said - asked)),
-        "counted_value": _counted(best.text, query, form, evidence),
+        "counted_value": float(
+            form is not Form.NUMBER
+            or not counted_nouns(query)
+            or bool(evidence.counting(form, best.text, query))
+        ),
         "unnamed_coverage": evidence.coverage(query, near, soft=True, unnamed=True),
     }
-
-
-def _counted(text: str, query: str, form: Form, evidence: Evidence) -> float:
-    asked = counted_nouns(query)
-    if form is not Form.NUMBER or not asked:
-        return 1.0
-    return float(any(counts(counted(text, m.end()), asked) for m in evidence.values(form, text, query)))
 
 
 def _share(terms: set[str], text: str) -> float:

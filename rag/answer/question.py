@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -110,7 +111,7 @@ _MONTH_WORD = "|".join(f"{m[:3].lower()}(?:{m[3:]})?" for m in MONTHS) + "|sept"
 MONTH_WRITTEN = re.compile(rf"(?<=\d )\b({_MONTH_WORD})\b\.?|\b({_MONTH_WORD})\b\.?(?=\s*\d)", re.I)
 # "How many sea containers…": the words naming what a count question counts.
 COUNTED = re.compile(r"\bhow many\s+([^\W\d_][\w-]*)(?:\s+([^\W\d_][\w-]*))?", re.I)
-# "What does AES stand for?", "What is the CMA?": the question asks what an acronym stands for.
+# "What does NATO stand for?", "What is the WHO?": the question asks what an acronym stands for.
 DEFINES = re.compile(
     r"\bstands? for\b|\bmean(?:s|ing)?\b|\bacronym\b|\babbreviation\b|\bshort for\b"
     r"|^\W*what (?:is|are|was|were) (?:the |an? )?[A-Z][A-Za-z]*[A-Z][a-z]?\W*$",
@@ -177,7 +178,7 @@ def form_of(question: str) -> Form:
         lambda m: m.group(1) + _question_word(m.group(2)), LEADING_AND.sub("", question)
     )
     if acronym_asked(question):
-        return Form.FACT  # its answer is one long form ("AES" is no plural)
+        return Form.FACT  # its answer is one long form ("ECOWAS" is no plural)
     for form, pattern in FORM_PATTERNS:
         if pattern.search(question):
             return form
@@ -249,12 +250,13 @@ def counted_nouns(question: str) -> list[str]:
     return kept
 
 
+@lru_cache(maxsize=4096)
 def acronym_asked(question: str) -> str | None:
-    """The acronym whose meaning the question asks ("AES" in "What does AES stand for?"), if it asks one."""
+    """The acronym whose meaning the question asks ("NATO" in "What does NATO stand for?"), if it asks one."""
     if not DEFINES.search(question):
         return None
     found = [a for a in ACRONYM.findall(question) if sum(c.isupper() for c in a) >= 2 and len(a) <= 8]
-    typed = TYPED_ACRONYM.search(question)  # "wat does minusma even stand for"
+    typed = TYPED_ACRONYM.search(question)  # an acronym typed in lower case: "wat does nato even stand for"
     return found[-1] if found else typed.group(1) if typed else None
 
 
