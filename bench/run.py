@@ -519,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to prove the code runs (seconds)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--index", type=Path, help="an index of corpus/ to read instead of building one")
     args = parser.parse_args(argv)
     plan = SMOKE if args.smoke else Plan()
     started = time.perf_counter()
@@ -526,10 +527,12 @@ def main(argv: list[str] | None = None) -> int:
     asked = questions(plan)
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         work = Path(tmp)
+        index = args.index or work / "index"
         base = replace(
-            Settings.from_env(), corpus_dir=ROOT / "corpus", index_dir=work / "index", data_dir=work / "data"
+            Settings.from_env(), corpus_dir=ROOT / "corpus", index_dir=index, data_dir=work / "data"
         )
-        build_index(base.index_dir)
+        if args.index is None:
+            build_index(index)
         local = Runtime(replace(base, llm="extractive"))
         local_p50 = bench_retrieval(report, local, asked, "in-process Chroma")
         mixer = SentenceMixer(*sentence_pool(plan.pool_limit), local.embeddings)

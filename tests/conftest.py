@@ -70,8 +70,17 @@ def server_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.servers import build_index
 
     index_dir = tmp_path_factory.mktemp("server-index")
-    build_index(index_dir)
+    report = build_index(index_dir)
+    assert "9 added" in report, report  # the CLI's report of a first ingest
     return index_dir
+
+
+@pytest.fixture
+def own_index(server_index: Path, tmp_path: Path) -> Path:
+    """A copy of the real corpus's index that a test may break (copied: building one takes a process start)."""
+    index = tmp_path / "index"
+    shutil.copytree(server_index, index)
+    return index
 
 
 @pytest.fixture(scope="session")

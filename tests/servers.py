@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from gradio_client import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 180
@@ -198,3 +199,19 @@ def llama_server(log_dir: Path, port: int | None = None) -> Iterator[Served]:
     command += ["--port", str(port), "--n_ctx", "2048", "--model_alias", "gemma", "--n_threads", "2"]
     with serve(command, clean_env(), port, "/v1/models", log_dir / f"llama-{port}.log") as served:
         yield served
+
+
+@contextmanager
+def chat_client(url: str, headers: dict[str, str] | None = None) -> Iterator[Client]:
+    """A gradio_client for the app's chat, closed at the end: its open event stream would hold a server's shutdown."""
+    client = Client(url, verbose=False, headers=headers)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def chat(url: str, question: str, headers: dict[str, str] | None = None) -> str:
+    """One question through the chat's /chat endpoint, as a gradio_client script asks it."""
+    with chat_client(url, headers) as client:
+        return str(client.predict(question, api_name="/chat"))

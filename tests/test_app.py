@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from gradio_client import Client
 
-from tests.servers import app_server
+from tests.servers import app_server, chat, chat_client
 
 QUESTION = "When was the Kidal camp closed?"
+PARTNER = "https://partner.example"
+
+
+@pytest.fixture(scope="module")
+def crowded(server_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One app that answers one question at a time with one waiting, and lets one partner site call it."""
+    data = tmp_path_factory.mktemp("crowded")
+    with app_server(server_index, data, max_concurrent="1", queue_size="1", allowed_origins=PARTNER) as url:
+        yield url
 
 
 def sse_events(text: str) -> list[tuple[str, dict]]:
@@ -33,14 +42,14 @@ def test_health_and_readiness(app_url) -> None:  # noqa: ANN001
 
 def test_chat_through_gradio_client(app_url) -> None:  # noqa: ANN001
     url, _ = app_url
-    reply = Client(url, verbose=False).predict(QUESTION, api_name="/chat")
+    reply = chat(url, QUESTION)
     assert "31 October 2023" in reply and "[" in reply and "Sources" in reply
 
 
 def test_gradio_refuses_empty_question_clearly(app_url) -> None:  # noqa: ANN001
     url, _ = app_url
     with pytest.raises(Exception, match="Please type a question"):
-        Client(url, verbose=False).predict("   ", api_name="/chat")
+        chat(url, "   ")
 
 
 def test_api_ask_returns_cli_json(app_url) -> None:  # noqa: ANN001
@@ -105,20 +114,16 @@ def test_embed_and_widget_are_served(app_url) -> None:  # noqa: ANN001
     assert widget.headers["content-type"].startswith("text/javascript") and "attachShadow" in widget.text
 
 
-def test_cors_follows_allowed_origins(server_index: Path, tmp_path: Path) -> None:
-    allowed = "https://partner.example"
-    with app_server(server_index, tmp_path, llm="extractive", allowed_origins=allowed) as url:
-        ok = httpx.options(
-            f"{url}/api/ask", headers={"Origin": allowed, "Access-Control-Request-Method": "POST"}
+def test_cors_follows_allowed_origins(crowded: str) -> None:
+    url = crowded
+    ok = httpx.options(f"{url}/api/ask", headers={"Origin": PARTNER, "Access-Control-Request-Method": "POST"})
+    assert ok.headers.get("access-control-allow-origin") == PARTNER
+    for foreign in ("https://evil.example", "http://localhost:9999"):
+        denied = httpx.post(
+            f"{url}/api/ask", json={"question": QUESTION}, headers={"Origin": foreign}, timeout=120
         )
-        assert ok.headers.get("access-control-allow-origin") == allowed
-        for foreign in ("https://evil.example", "http://localhost:9999"):
-            denied = httpx.post(f"{url}/api/ask", json={"question": QUESTION}, headers={"Origin": foreign})
-            assert "access-control-allow-origin" not in denied.headers
-        assert (
-            httpx.get(f"{url}/embed").headers["content-security-policy"]
-            == f"frame-ancestors 'self' {allowed}"
-        )
+        assert "access-control-allow-origin" not in denied.headers
+    assert httpx.get(f"{url}/embed").headers["content-security-policy"] == f"frame-ancestors 'self' {PARTNER}"
 
 
 def test_one_rate_limit_for_chat_and_api_per_client(server_index: Path, tmp_path: Path) -> None:
@@ -131,50 +136,46 @@ def test_one_rate_limit_for_chat_and_api_per_client(server_index: Path, tmp_path
                 f"{url}/api/ask", json={"question": QUESTION}, headers=headers, timeout=30
             ).status_code
 
-        chat = Client(url, verbose=False, headers=first)
         assert [api(first), api(first)] == [200, 200]
-        assert all("31 October 2023" in chat.predict(QUESTION, api_name="/chat") for _ in range(2))
-        with pytest.raises(Exception, match="Too many requests"):  # gradio_client past the shared limit
-            chat.predict(QUESTION, api_name="/chat")
+        with chat_client(url, first) as client:
+            assert all("31 October 2023" in client.predict(QUESTION, api_name="/chat") for _ in range(2))
+            with pytest.raises(Exception, match="Too many requests"):  # gradio_client past the shared limit
+                client.predict(QUESTION, api_name="/chat")
         assert api(first) == 429
         assert api(second) == 200, "another client (by the trusted proxy's X-Forwarded-For) has its own count"
-        assert "31 October 2023" in Client(url, verbose=False, headers=second).predict(
-            QUESTION, api_name="/chat"
-        )
+        assert "31 October 2023" in chat(url, QUESTION, second)
         assert httpx.get(f"{url}/healthz").status_code == 200, "health checks are not rate limited"
 
 
-def test_busy_reply_past_the_queue(server_index: Path, tmp_path: Path) -> None:
-    with app_server(server_index, tmp_path, max_concurrent="1", queue_size="0") as url:
+def test_busy_reply_past_the_queue(crowded: str) -> None:
+    url = crowded
 
-        def ask(_: int) -> httpx.Response:
-            return httpx.post(f"{url}/api/ask", json={"question": QUESTION}, timeout=120)
+    def ask(_: int) -> httpx.Response:
+        return httpx.post(f"{url}/api/ask", json={"question": QUESTION}, timeout=120)
 
-        with ThreadPoolExecutor(6) as pool:
-            responses = list(pool.map(ask, range(6)))
-        codes = sorted(r.status_code for r in responses)
-        assert 200 in codes and 503 in codes, codes
-        busy = next(r for r in responses if r.status_code == 503)
-        assert "busy" in busy.json()["detail"] and busy.headers["retry-after"] == "5"
-        assert httpx.post(f"{url}/api/ask", json={"question": QUESTION}, timeout=120).status_code == 200
+    with ThreadPoolExecutor(6) as pool:
+        responses = list(pool.map(ask, range(6)))
+    codes = sorted(r.status_code for r in responses)
+    assert 200 in codes and 503 in codes, codes
+    busy = next(r for r in responses if r.status_code == 503)
+    assert "busy" in busy.json()["detail"] and busy.headers["retry-after"] == "5"
+    assert httpx.post(f"{url}/api/ask", json={"question": QUESTION}, timeout=120).status_code == 200
 
 
-def test_chat_says_busy_past_the_gradio_queue(server_index: Path, tmp_path: Path) -> None:
-    with app_server(server_index, tmp_path, max_concurrent="1", queue_size="1") as url:
-        client = Client(url, verbose=False)
-        jobs = [client.submit(QUESTION, api_name="/chat") for _ in range(5)]
-        outcomes = []
-        for job in jobs:
+def test_chat_says_busy_past_the_gradio_queue(crowded: str) -> None:
+    outcomes = []
+    with chat_client(crowded) as client:
+        for job in [client.submit(QUESTION, api_name="/chat") for _ in range(5)]:
             try:
                 outcomes.append(job.result(timeout=120))
             except Exception as exc:  # gradio_client raises the server's message
                 outcomes.append(f"error: {exc}")
-        answered = [o for o in outcomes if "31 October 2023" in o]
-        turned_away = [
-            o for o in outcomes if o.startswith("error") and ("busy" in o or "queue is full" in o.lower())
-        ]
-        assert answered and turned_away, outcomes
-        assert len(answered) + len(turned_away) == len(outcomes), outcomes
+    answered = [o for o in outcomes if "31 October 2023" in o]
+    turned_away = [
+        o for o in outcomes if o.startswith("error") and ("busy" in o or "queue is full" in o.lower())
+    ]
+    assert answered and turned_away, outcomes
+    assert len(answered) + len(turned_away) == len(outcomes), outcomes
 
 
 @pytest.mark.parametrize(

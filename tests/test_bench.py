@@ -9,10 +9,10 @@ from pathlib import Path
 from tests.servers import ROOT, clean_env
 
 
-def test_bench_smoke_run_writes_every_section(tmp_path: Path) -> None:
+def test_bench_smoke_run_writes_every_section(server_index: Path, tmp_path: Path) -> None:
     out = tmp_path / "RESULTS.md"
     done = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--smoke", "--out", str(out)],
+        [sys.executable, "-m", "bench.run", "--smoke", "--out", str(out), "--index", str(server_index)],
         env=clean_env(),
         cwd=ROOT,
         capture_output=True,

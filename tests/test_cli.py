@@ -14,13 +14,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def cli_env(server_index: Path) -> dict[str, str]:
+    """The CLI over the session's index (built by `python -m rag ingest`), reading only."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(
-        RAG_INDEX_DIR=str(tmp_path_factory.mktemp("cli-index")), RAG_LLM="extractive", PYTHONPATH=str(ROOT)
-    )
-    done = cli(["ingest", "--quiet", str(ROOT / "corpus")], env)
-    assert "9 added" in done.stdout, done.stderr
+    env.update(RAG_INDEX_DIR=str(server_index), RAG_LLM="extractive", PYTHONPATH=str(ROOT))
     return env
 
 

