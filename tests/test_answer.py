@@ -126,6 +126,26 @@ def test_a_follow_up_is_judged_on_specific_names_not_the_corpus_subject() -> Non
     assert "Annadif" in aside and "Wane" in aside and "MINUSMA" not in aside
 
 
+def test_after_that_points_back_and_a_month_is_no_referent() -> None:
+    history = [
+        {"role": "user", "content": "How many troops did Ghana withdraw in March 2021?"},
+        {"role": "assistant", "content": "1,200 troops [1]."},
+    ]
+    asked = analyse("How many military personnel did the force have left after that?", history)
+    assert asked.standalone != asked.asked, "'after that' refers to the previous question"
+    aside = asked.focus[asked.focus.index("(") :]
+    assert "Ghana" in aside and "March" not in aside
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What was the exact date on which the camp was handed over?", "What's the date of the vote?"],
+)
+def test_what_was_the_date_asks_for_a_date(question: str) -> None:
+    assert form_of(question) is Form.DATE
+    assert form_of("What was the daily budget?") is Form.FACT
+
+
 @pytest.mark.parametrize(
     ("fragment", "kept", "gone"),
     [("And Tessalit?", "Tessalit", "Kidal"), ("What about 2019?", "2019", "2023")],

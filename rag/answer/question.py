@@ -75,7 +75,8 @@ FORMS = [
     ),
     (
         Form.DATE,
-        r"^\W*(?:when|until when|by when|since when)\b|\b(?:what|which) (?:exact |precise )?(?:date|year|day|month)\b"
+        r"^\W*(?:when|until when|by when|since when)\b"
+        r"|\b(?:what|which)(?:['’]s| (?:is|was|were|are))?(?: the)? (?:exact |precise )?(?:date|year|day|month)\b"
         r"|\bhow long ago\b",
     ),
     (
@@ -87,7 +88,10 @@ FORMS = [
 ]
 FORM_PATTERNS = [(form, re.compile(pattern, re.I)) for form, pattern in FORMS]
 # "On what date…", "which day…": a year or a month alone does not answer these.
-ASKS_DAY = re.compile(r"\b(?:what|which) (?:exact |precise )?(?:date|day)\b|\bexact date\b", re.I)
+ASKS_DAY = re.compile(
+    r"\b(?:what|which)(?:['’]s| (?:is|was|were|are))?(?: the)? (?:exact |precise )?(?:date|day)\b|\bexact date\b",
+    re.I,
+)
 # English question words, for reading "wen" as "when" and "wat" as "what" (one letter off, 80 in rapidfuzz).
 QUESTION_OPENERS = ("when", "what", "who", "whom", "whose", "where", "which", "why", "how")
 # A question's first word.
@@ -102,6 +106,7 @@ FRAGMENT_LEAD = re.compile(rf"{_LEADS}\W*", re.I)
 # A follow-up points back with a pronoun or a fragment ("and Accra?", "what about the police?").
 POINTS_BACK = re.compile(
     r"\b(?:he|she|him|his|her|hers|it|its|they|them|their|theirs|there|then|that one|this one|those|these"
+    r"|(?:after|before|since|until|by) that"
     rf"|the same)\b|{_LEADS}",
     re.I,
 )
@@ -214,9 +219,9 @@ def analyse(
     # Search gets the earlier question's words, which a follow-up leaves out; the evidence is judged on what is
     # asked now plus what it refers to: the names of the earlier question and of the reply (else its figures).
     # A name the whole corpus is about tells nothing of what "it" is.
-    referents = [n for n in [*names(earlier), *_reply_names(history)] if not generic(n)] or sorted(
-        numbers(earlier)
-    )
+    referents = [
+        n for n in [*names(earlier), *_reply_names(history)] if not generic(n) and n not in MONTHS
+    ] or sorted(numbers(earlier))
     topic = " ".join(dict.fromkeys(referents))
     return Question(asked, f"{asked} ({earlier} {topic})", f"{asked} ({topic or earlier})", form)
 
