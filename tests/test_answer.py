@@ -106,6 +106,22 @@ def test_a_name_the_translation_lost_is_added_back_word_by_word(corpus_runtime) 
     assert answer.standalone_question.startswith(lossy) and "Assimi Goïta" in answer.standalone_question
 
 
+def test_a_word_the_translation_left_untranslated_does_not_count_against_the_evidence(corpus_runtime) -> None:  # noqa: ANN001
+    untouched = "When was MINUSMA created by the Conseil de sécurité?"  # the small model kept the French name
+    answer = make(corpus_runtime, FakeListLLM(responses=[untouched])).ask(
+        "Quand la MINUSMA a-t-elle été créée par le Conseil de sécurité ?"
+    )
+    assert "Conseil" not in answer.standalone_question and "MINUSMA" in answer.standalone_question
+    assert not answer.refused and "25 April 2013" in answer.answer
+    # A translated name ("l'australie" → "Australia") and an acronym are no untranslated words: they stay.
+    for question, translation in (
+        ("c'est quoi la capitale de l'australie", "What is the capital of Australia?"),
+        ("c quoi la MISMA ?", "What is the MISMA?"),
+    ):
+        answer = make(corpus_runtime, FakeListLLM(responses=[translation])).ask(question)
+        assert answer.standalone_question == translation
+
+
 def test_follow_up_carries_the_previous_subject(corpus_runtime) -> None:  # noqa: ANN001
     history = [
         {"role": "user", "content": "Who was the first head of MINUSMA?"},

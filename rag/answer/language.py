@@ -50,6 +50,8 @@ LABEL = re.compile(rf"^\s*(?:{'|'.join(LANGUAGE_NAMES.values())})\s*:\s*", re.I)
 # French and Italian elide an article into a name ("d'Accra", "l'Algérie").
 ELISION = re.compile(r"\b[dlDL]['’](?=[A-ZÀ-Ý])")
 DEFAULT_NOTE = "(Answered from the documents, which are in English.)"
+ACRONYM = re.compile(r"[A-Z]{2,}")
+PUNCTUATION = "?!.,;:()\"'«»“”"
 
 
 class Language:
@@ -110,7 +112,21 @@ class Language:
             and stem(fold(word)) in self.vocabulary.frequencies
             and not term_in(word, text)
         ]
+        # A word copied from the question that the corpus never uses was left untranslated ("Conseil de
+        # sécurité"): no passage can hold it, so it would only make the evidence look short. An acronym is a name
+        # in every language and stays.
+        text = " ".join(w for w in text.split() if not self._untranslated(w, question))
         return " ".join([text, *dict.fromkeys(lost)])
+
+    def _untranslated(self, word: str, question: str) -> bool:
+        """A word of the translation copied from the question, unknown to the corpus and no acronym."""
+        found = [w for w in words(word) if not w.isdigit()]
+        return (
+            bool(found)
+            and not ACRONYM.fullmatch(word.strip(PUNCTUATION))
+            and term_in(word, question, typo=False)
+            and not any(fold(w) in STOPWORDS or stem(fold(w)) in self.vocabulary.frequencies for w in found)
+        )
 
 
 def note(language: str) -> str:
