@@ -409,6 +409,16 @@ def test_a_table_row_answers_with_its_column_names(corpus_runtime) -> None:  # n
     )
 
 
+def test_a_list_question_reads_a_table_as_its_lead_in_says(corpus_runtime) -> None:  # noqa: ANN001
+    # The table's rows ("Country: Chad; Personnel: 1,427.") say nothing of "largest" or "contributors": their
+    # lead-in line ("The largest contributors of personnel in February 2023 … were:") does.
+    answer = make(corpus_runtime).ask(
+        "Which were the largest contributors of personnel to MINUSMA in February 2023?"
+    )
+    countries = ("Chad", "Bangladesh", "Egypt", "Senegal", "Niger", "Côte d'Ivoire", "Togo")
+    assert answer.form == "list" and sum(c in answer.answer for c in countries) >= 5, answer.answer
+
+
 def test_an_explanation_keeps_the_sentence_that_goes_on_from_its_first(corpus_runtime) -> None:  # noqa: ANN001
     answer = make(corpus_runtime).ask("Explain what resolution 2295 did.")
     assert answer.form == "explain" and "robust" in answer.answer and "13,289" in answer.answer, answer.answer

@@ -181,7 +181,7 @@ class Evidence:
 
     def rank(self, query: str, form: Form, passages: list[Passage]) -> list[Sentence]:
         """Every sentence of the passages, best first; a passage lacking one of the question's names costs its sentences."""
-        rows: list[tuple[str, int, int, str, int]] = []
+        rows: list[tuple[str, int, int, str, int, str]] = []
         for n, passage in enumerate(passages, 1):
             heading = str(passage.metadata.get("section") or passage.metadata.get("title") or "")
             lines = framed_sentences(passage.text, self.vocabulary.is_boilerplate)
@@ -204,27 +204,38 @@ class Evidence:
                         i,
                         f"{heading} {frame}".strip(),
                         i - 1 if before else i,
+                        frame,
                     )
                 )
         if not rows:
             return []
-        headed = self._sentence_vectors([f"{heading}: {text}" for text, _, _, heading, _ in rows])
-        bare = self._sentence_vectors([text for text, _, _, _, _ in rows])
+        headed = self._sentence_vectors([f"{heading}: {text}" for text, _, _, heading, _, _ in rows])
+        bare = self._sentence_vectors([text for text, _, _, _, _, _ in rows])
         query_vector = np.asarray(self.embeddings.embed_query(query))
+        # A list question is answered by the items of a list whose lead-in says what it asks ("The largest
+        # contributors were:"): each item is read as its lead-in says it, in meaning and in words.
+        frames = sorted({row[5] for row in rows if row[5]}) if form is Form.LIST else []
+        lead = dict(zip(frames, (self._sentence_vectors(frames) @ query_vector).tolist())) if frames else {}
         weights = self.weights(query)
         total = sum(weights.values())
         terms = self.key_terms(query)
         gaps = {n: sum(not term_in(t, full_text(p)) for t in terms) for n, p in enumerate(passages, 1)}
         scored = []
-        for (text, n, i, heading, start), with_heading, alone in zip(rows, headed, bare):
+        for (text, n, i, heading, start, frame), with_heading, alone in zip(rows, headed, bare):
             tokens, heading_tokens = set(tokenize(text)), set(tokenize(heading))
+            if frame in lead:
+                tokens |= set(tokenize(frame))
             # A word of the section heading frames the sentence but is not what it states: it counts half.
             found = sum(
                 w if t in tokens else w / 2 if t in heading_tokens else 0.0 for t, w in weights.items()
             )
             overlap = found / total if total else 0.0
             # The heading helps a sentence that leaves its subject to it, and dilutes one that does not.
-            dense = max(float(np.dot(query_vector, with_heading)), float(np.dot(query_vector, alone)))
+            dense = max(
+                float(np.dot(query_vector, with_heading)),
+                float(np.dot(query_vector, alone)),
+                lead.get(frame, 0.0),
+            )
             score = (1 - self.policy.overlap_weight) * dense + self.policy.overlap_weight * overlap
             if self.values(form, text, query):
                 score += self.policy.answer_type_bonus
