@@ -462,6 +462,19 @@ def test_the_gate_sees_whether_a_number_counts_what_was_asked(corpus_runtime) ->
     assert tanks.evidence["p"] < troops.evidence["p"]
 
 
+def test_a_name_among_the_counted_words_must_name_the_count(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    convoy = "On 7 May the convoy reached Accra: 143 vehicles carrying 848 peacekeepers from Ghana, Togo and Egypt."
+    assert not evidence.counting(Form.NUMBER, convoy, "How many Egyptian peacekeepers were in the convoy?")
+    assert [
+        m.group() for m in evidence.counting(Form.NUMBER, convoy, "How many peacekeepers were in it?")
+    ] == ["848"]
+    chadian = "By the end of 2018, 51 Chadian peacekeepers had died."
+    assert [
+        m.group() for m in evidence.counting(Form.NUMBER, chadian, "How many Chadian peacekeepers died?")
+    ] == ["51"]
+
+
 @pytest.mark.parametrize(
     ("form", "sentence", "question", "short"),
     [

@@ -107,9 +107,10 @@ def counted(text: str, end: int) -> list[str]:
     return kept
 
 
-def counts(unit: list[str], asked: list[str]) -> bool:
-    """A number counts what was asked: it names no unit, or one of the asked words."""
-    return not unit or any(term_in(word, " ".join(unit)) for word in asked)
+def counts(unit: list[str], asked: list[str], *, every: bool = False) -> bool:
+    """A number counts what was asked: it names no unit, or one (or every) of the asked words."""
+    found = [term_in(word, " ".join(unit)) for word in asked]
+    return not unit or (all(found) if every else any(found))
 
 
 def _name_matches(text: str) -> list[re.Match[str]]:
@@ -163,7 +164,18 @@ class Evidence:
         """The values of the wanted kind; for "how many X", only the numbers that count X (or name no unit)."""
         found = self.values(form, text, question)
         asked = counted_nouns(question) if form is Form.NUMBER else []
-        return [m for m in found if counts(counted(text, m.end()), asked)] if asked else found
+        # "How many Egyptian peacekeepers": a name among the counted words must name the count too; 848
+        # peacekeepers from five countries do not answer it.
+        named = [w for w in asked if w in self.key_terms(question)]
+        return (
+            [
+                m
+                for m in found
+                if counts(unit := counted(text, m.end()), asked) and counts(unit, named, every=True)
+            ]
+            if asked
+            else found
+        )
 
     def is_generic(self, name: str) -> bool:
         """Every word of the name is generic in this corpus (what the corpus is about): it singles out nothing."""
