@@ -409,6 +409,16 @@ def test_a_table_row_answers_with_its_column_names(corpus_runtime) -> None:  # n
     )
 
 
+def test_a_name_said_again_by_its_head_noun_counts_as_said(corpus_runtime) -> None:  # noqa: ANN001
+    text = (
+        "In 2021 the Union of Coastal Towns admitted Belin. Ardo hosted a fishing fair in 2019. "
+        "The union was created after the 2018 floods, when no member could pay for rescue boats alone."
+    )
+    ranked = rank_one(corpus_runtime, "Why was the Union of Coastal Towns created?", Form.EXPLAIN, text)
+    created = [s for s in ranked if s.text.startswith("The union was created")]
+    assert created and all(s.overlap == 1.0 for s in created), "'the union' is the Union of Coastal Towns"
+
+
 def test_a_list_question_reads_a_table_as_its_lead_in_says(corpus_runtime) -> None:  # noqa: ANN001
     # The table's rows ("Country: Chad; Personnel: 1,427.") say nothing of "largest" or "contributors": their
     # lead-in line ("The largest contributors of personnel in February 2023 … were:") does.

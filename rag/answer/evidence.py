@@ -47,6 +47,8 @@ GATHERED_FORMS = (Form.LIST, Form.EXPLAIN)
 # The words after a number name what it counts, up to the verb ("143 vehicles carrying …" → "143 vehicles").
 VERB_ENDING = re.compile(r"(?:ed|ing)$")
 UNIT = re.compile(r"\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
+# "Alliance of Sahel States": the head noun of a name comes before "of".
+OF = re.compile(r"\s+of\s+", re.I)
 # A closing aside in brackets: what a follow-up refers to ("Who took it over? (Lagos camp)"), or a remark.
 ASIDE = re.compile(r"\s\(([^()]*)\)\s*$")
 # A number that is a share ("41 per cent", "88.8%"): no answer to "how many".
@@ -120,6 +122,19 @@ def _name_matches(text: str) -> list[re.Match[str]]:
         if wanted
         else []
     )
+
+
+def _named_again(text: str, named: list[str]) -> set[str]:
+    """The words of each name that the text says again by its head noun after "the".
+
+    "The alliance was created…" speaks of the Alliance of Sahel States; "the council" of the Security Council.
+    """
+    found: set[str] = set()
+    for name in named:
+        head = OF.split(name)[0].split()[-1]
+        if re.search(rf"\bthe {re.escape(head)}\b", text, re.I):
+            found |= set(tokenize(name))
+    return found
 
 
 def _continues(sentence: str, previous: str) -> bool:
@@ -233,8 +248,10 @@ class Evidence:
         terms = self.key_terms(query)
         gaps = {n: sum(not term_in(t, full_text(p)) for t in terms) for n, p in enumerate(passages, 1)}
         scored = []
+        named = [n for n in names(query) if " " in n]
         for (text, n, i, heading, start, frame), with_heading, alone in zip(rows, headed, bare):
             tokens, heading_tokens = set(tokenize(text)), set(tokenize(heading))
+            tokens |= _named_again(text, named)
             if frame in lead:
                 tokens |= set(tokenize(frame))
             # A word of the section heading frames the sentence but is not what it states: it counts half.
