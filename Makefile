@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test ingest eval calibrate sweep bench lint venv dev chromium nginx clean
+.PHONY: run test ingest eval calibrate sweep bench lint venv dev chromium nginx clean screenshots
 
 # llama.cpp is compiled on install: for any x86-64 with AVX2, not for this CPU's newest extensions (its AMX
 # kernels crash in sandboxes that do not grant AMX state).
@@ -47,6 +47,10 @@ test: dev chromium nginx
 	$(PY) -m ruff check .
 	$(PY) -m mypy rag bench eval tests
 	$(PY) -m pytest
+
+# The README's screenshots (docs/chat.png, docs/widget.png), taken by the browser tests; `make test` leaves them be.
+screenshots: dev chromium
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/test_browser.py -k "cited_answer or another_site_answers"
 
 lint: dev
 	$(PY) -m ruff check .

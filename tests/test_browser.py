@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,7 +28,15 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# The README's screenshots are refreshed only on request (UPDATE_SCREENSHOTS=1): a test run leaves the tree clean.
 DOCS = ROOT / "docs"
+
+
+def screenshot_path(name: str, tmp_path: Path) -> str:
+    """Where a screenshot goes: docs/ when asked to refresh the README's, else the test's own folder."""
+    return str((DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path) / name)
+
+
 QUESTION = "When was the Kidal camp closed?"
 
 
@@ -65,7 +74,7 @@ def host_page() -> Iterator[tuple[str, dict[str, str]]]:
     server.shutdown()
 
 
-def test_chat_shows_a_cited_answer_and_records_feedback(browser, app_url) -> None:  # noqa: ANN001
+def test_chat_shows_a_cited_answer_and_records_feedback(browser, app_url, tmp_path: Path) -> None:  # noqa: ANN001
     url, data_dir = app_url
     page = browser.new_page(viewport={"width": 1100, "height": 900})
     page.goto(url)
@@ -87,13 +96,12 @@ def test_chat_shows_a_cited_answer_and_records_feedback(browser, app_url) -> Non
     entry = json.loads(feedback.read_text().splitlines()[-1])
     assert entry["rating"] == "up" and entry["question"] == QUESTION and "31 October 2023" in entry["answer"]
     assert entry["door"] == "chat" and entry["answer_id"] and "06-withdrawal" in entry["sources"][0]["source"]
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "chat.png"))
+    page.screenshot(path=screenshot_path("chat.png", tmp_path))
     page.close()
 
 
 def test_widget_on_another_site_answers_with_citations_and_takes_feedback(
-    browser, app_url, host_page
+    browser, app_url, host_page, tmp_path: Path
 ) -> None:  # noqa: ANN001
     url, data_dir = app_url
     site, pages = host_page
@@ -127,8 +135,7 @@ def test_widget_on_another_site_answers_with_citations_and_takes_feedback(
     )
     assert color != "rgb(255, 0, 0)"
     assert page.evaluate("() => document.styleSheets.length") == 1
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "widget.png"))
+    page.screenshot(path=screenshot_path("widget.png", tmp_path))
     frame.get_by_label("Your question").press("Escape")
     page.get_by_role("button", name="Open Ask about MINUSMA").wait_for()
     assert page.locator("[data-minusma-chat]").evaluate("h => h.shadowRoot.querySelector('.panel').hidden")
