@@ -47,7 +47,7 @@ GATHERED_FORMS = (Form.LIST, Form.EXPLAIN)
 # The words after a number name what it counts, up to the verb ("143 vehicles carrying …" → "143 vehicles").
 VERB_ENDING = re.compile(r"(?:ed|ing)$")
 UNIT = re.compile(r"\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
-# "Alliance of Sahel States": the head noun of a name comes before "of".
+# "League of Coastal Towns": the head noun of a name comes before "of".
 OF = re.compile(r"\s+of\s+", re.I)
 # A closing aside in brackets: what a follow-up refers to ("Who took it over? (Lagos camp)"), or a remark.
 ASIDE = re.compile(r"\s\(([^()]*)\)\s*$")
@@ -127,7 +127,7 @@ def _name_matches(text: str) -> list[re.Match[str]]:
 def _named_again(text: str, named: list[str]) -> set[str]:
     """The words of each name that the text says again by its head noun after "the".
 
-    "The alliance was created…" speaks of the Alliance of Sahel States; "the council" of the Security Council.
+    "The league was founded…" speaks of the League of Coastal Towns; "the council" of the City Council.
     """
     found: set[str] = set()
     for name in named:
@@ -179,8 +179,8 @@ class Evidence:
         """The values of the wanted kind; for "how many X", only the numbers that count X (or name no unit)."""
         found = self.values(form, text, question)
         asked = counted_nouns(question) if form is Form.NUMBER else []
-        # "How many Egyptian peacekeepers": a name among the counted words must name the count too; 848
-        # peacekeepers from five countries do not answer it.
+        # "How many Ghanaian nurses": a name among the counted words must name the count too; 300 nurses from
+        # four countries do not answer it.
         named = [w for w in asked if w in self.key_terms(question)]
         return (
             [

@@ -112,8 +112,8 @@ class Language:
             and stem(fold(word)) in self.vocabulary.frequencies
             and not term_in(word, text)
         ]
-        # A word copied from the question that the corpus never uses was left untranslated ("Conseil de
-        # sécurité"): no passage can hold it, so it would only make the evidence look short. An acronym is a name
+        # A word copied from the question that the corpus never uses was left untranslated ("conseil
+        # municipal"): no passage can hold it, so it would only make the evidence look short. An acronym is a name
         # in every language and stays.
         text = " ".join(w for w in text.split() if not self._untranslated(w, question))
         return " ".join([text, *dict.fromkeys(lost)])
