@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.load import LoadResult, pct, run_load
-from tests.servers import serve_app
+from tests.servers import Served, serve_app
 
 
 @dataclass(frozen=True)
@@ -35,16 +36,31 @@ def sweep(
     points = []
     for n in replica_counts:
         with ExitStack() as stack:
-            urls = [
-                stack.enter_context(serve_app(index, work / f"replica-{n}-{i}", **settings)).url
-                for i in range(n)
-            ]
+            urls = start_all(
+                stack, [serve_app(index, work / f"replica-{n}-{i}", **settings) for i in range(n)]
+            )
             # Every replica pays its one-off costs before it is measured.
-            run_load(urls, asked, len(urls), 10.0, 40 * len(urls))
+            run_load(urls, asked, len(urls), 10.0, min(40, max_requests) * len(urls))
             for clients in levels:
                 duration = long_seconds if clients == levels[-1] else seconds
                 points.append(Point(n, clients, run_load(urls, asked, clients, duration, max_requests)))
     return points
+
+
+def start_all(stack: ExitStack, servers: list[AbstractContextManager[Served]]) -> list[str]:
+    """Start the servers at once, each waiting for its own readiness; the stack stops every one that started."""
+    with ThreadPoolExecutor(len(servers)) as pool:
+        started = [pool.submit(server.__enter__) for server in servers]
+    urls, failure = [], None
+    for server, future in zip(servers, started):
+        try:
+            urls.append(future.result().url)
+            stack.push(server)
+        except Exception as exc:  # the others still stop; the first failure is raised
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    return urls
 
 
 def plot(points: list[Point], path: Path, title: str) -> None:
