@@ -124,17 +124,21 @@ def _name_matches(text: str) -> list[re.Match[str]]:
     )
 
 
-def _named_again(text: str, named: list[str]) -> set[str]:
-    """The words of each name that the text says again by its head noun after "the".
+def _head_nouns(query: str) -> list[tuple[re.Pattern[str], set[str]]]:
+    """For each name of several words in the question, "the" + its head noun, and the name's words.
 
     "The league was founded…" speaks of the League of Coastal Towns; "the council" of the City Council.
     """
-    found: set[str] = set()
-    for name in named:
-        head = OF.split(name)[0].split()[-1]
-        if re.search(rf"\bthe {re.escape(head)}\b", text, re.I):
-            found |= set(tokenize(name))
-    return found
+    return [
+        (re.compile(rf"\bthe {re.escape(OF.split(name)[0].split()[-1])}\b", re.I), set(tokenize(name)))
+        for name in names(query)
+        if " " in name
+    ]
+
+
+def _named_again(text: str, heads: list[tuple[re.Pattern[str], set[str]]]) -> set[str]:
+    """The words of each name that the text says again by its head noun after "the"."""
+    return {t for head, said in heads if head.search(text) for t in said}
 
 
 def _continues(sentence: str, previous: str) -> bool:
@@ -179,18 +183,16 @@ class Evidence:
         """The values of the wanted kind; for "how many X", only the numbers that count X (or name no unit)."""
         found = self.values(form, text, question)
         asked = counted_nouns(question) if form is Form.NUMBER else []
+        if not asked:
+            return found
         # "How many Ghanaian nurses": a name among the counted words must name the count too; 300 nurses from
         # four countries do not answer it.
         named = [w for w in asked if w in self.key_terms(question)]
-        return (
-            [
-                m
-                for m in found
-                if counts(unit := counted(text, m.end()), asked) and counts(unit, named, every=True)
-            ]
-            if asked
-            else found
-        )
+        return [
+            m
+            for m in found
+            if counts(unit := counted(text, m.end()), asked) and counts(unit, named, every=True)
+        ]
 
     def is_generic(self, name: str) -> bool:
         """Every word of the name is generic in this corpus (what the corpus is about): it singles out nothing."""
@@ -248,10 +250,10 @@ class Evidence:
         terms = self.key_terms(query)
         gaps = {n: sum(not term_in(t, full_text(p)) for t in terms) for n, p in enumerate(passages, 1)}
         scored = []
-        named = [n for n in names(query) if " " in n]
+        heads = _head_nouns(query)
         for (text, n, i, heading, start, frame), with_heading, alone in zip(rows, headed, bare):
             tokens, heading_tokens = set(tokenize(text)), set(tokenize(heading))
-            tokens |= _named_again(text, named)
+            tokens |= _named_again(text, heads)
             if frame in lead:
                 tokens |= set(tokenize(frame))
             # A word of the section heading frames the sentence but is not what it states: it counts half.
