@@ -16,7 +16,16 @@ from rag.answer.evidence import Evidence, rerank
 from rag.answer.language import Language, not_found, note
 from rag.answer.model import Answer, Event, Source
 from rag.answer.prompts import load_prompt
-from rag.answer.question import NOT_FOUND, Form, Question, analyse, canned_reply, check_question, trim_history
+from rag.answer.question import (
+    NOT_FOUND,
+    Form,
+    Question,
+    analyse,
+    canned_reply,
+    check_question,
+    trim_history,
+    without_instructions,
+)
 from rag.answer.verify import check, sentences
 from rag.config import Settings
 from rag.errors import LLMUnavailable, RetrievalUnavailable
@@ -65,7 +74,7 @@ class Assistant:
 
     def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[Event]:
         """Verified sentences as they are written (capable models), then the checked, cited Answer."""
-        question = check_question(question, self.settings)
+        question = without_instructions(check_question(question, self.settings))
         history = trim_history(history or [], self.settings.max_history_chars)
         canned = canned_reply(question, self.settings.topic)
         if canned:
