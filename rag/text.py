@@ -45,7 +45,7 @@ NAME = re.compile(
     r"(?<![\w'’])[A-ZÀ-Ý][\w'’À-ÿ-]*(?:\s+(?:(?:of|de|du|des|la|le|al|el|the|and)\s+)?[A-ZÀ-Ý][\w'’À-ÿ-]*)*"
 )
 # A bulleted or numbered line of a list.
-LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+\.)\s+")
+LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,3}\.)\s+")
 _WORD = re.compile(r"\d[\d,.]*\d|\d|[^\W\d_]+")
 # Snowball stemmers and pysbd segmenters keep state while they work: one of each per thread.
 _local = threading.local()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rag.ingest import clean_text
 from rag.text import (
     content_tokens,
     framed_sentences,
@@ -24,6 +25,15 @@ def test_sentences_keep_abbreviations_and_list_items() -> None:
         "a: b.",
     ]
     assert split_sentences(table) == ["Country: Chad; Troops: 1,427.", "Country: Togo."]
+
+
+def test_a_year_that_opens_a_wrapped_line_starts_no_list_item() -> None:
+    wrapped = clean_text("The plan was published on 14 March\n2004. It proposed one line.\n1. First item.")
+    assert split_sentences(wrapped) == [
+        "The plan was published on 14 March 2004.",
+        "It proposed one line.",
+        "First item.",
+    ]
 
 
 def test_list_items_are_framed_by_the_line_that_leads_in_to_them() -> None:
