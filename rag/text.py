@@ -87,7 +87,7 @@ def tokenize(text: str) -> list[str]:
 
 def content_tokens(text: str) -> list[str]:
     """Tokens of what a question is about: its content words without the words that shape a question."""
-    return [stem(w) for w in _content_words(text) if w not in QUESTION_WORDS and len(w) > 1]
+    return [stem(w) for w in _content_words(text) if w not in QUESTION_WORDS and (len(w) > 1 or w.isdigit())]
 
 
 def _content_words(text: str) -> list[str]:

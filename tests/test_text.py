@@ -53,6 +53,14 @@ def test_list_items_are_framed_by_the_line_that_leads_in_to_them() -> None:
 
 def test_tokens_are_stemmed_and_stopwords_dropped() -> None:
     assert tokenize("The withdrawals of 11,200 troops") == ["withdraw", "11200", "troop"]
+    # A one-digit number is content (the day of "1 July 2024"); a one-letter word is not.
+    assert content_tokens("Who has run it since 1 July 2024 under Plan B?") == [
+        "run",
+        "1",
+        "juli",
+        "2024",
+        "plan",
+    ]
 
 
 def test_names_skip_the_capital_that_starts_a_sentence() -> None:
