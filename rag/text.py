@@ -7,6 +7,7 @@ import threading
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
+from typing import NamedTuple
 
 import pysbd
 import snowballstemmer
@@ -117,16 +118,24 @@ def strip_markup(text: str) -> str:
 
 def split_sentences(text: str, skip_line: Callable[[str], bool] | None = None) -> list[str]:
     """Sentences, list items and table rows of a passage, in order; lines `skip_line` rejects left out."""
-    return [sentence for sentence, _ in framed_sentences(text, skip_line)]
+    return [framed.text for framed in framed_sentences(text, skip_line)]
 
 
-def framed_sentences(text: str, skip_line: Callable[[str], bool] | None = None) -> list[tuple[str, str]]:
+class Framed(NamedTuple):
+    """A sentence, the line that leads in to its list ("" if none), and whether it is a list item or table row."""
+
+    text: str
+    frame: str
+    item: bool = False
+
+
+def framed_sentences(text: str, skip_line: Callable[[str], bool] | None = None) -> list[Framed]:
     """Each sentence with the line that leads in to its list ("Sources give other totals:"), or "".
 
     A table row is read with its column names ("Country: Ghana; Troops: 850."), since "Ghana: 850" alone
     says too little to be found or quoted. A lead-in states nothing itself; it frames the items after it.
     """
-    parts: list[tuple[str, str]] = []
+    parts: list[Framed] = []
     header: list[str] = []
     lead_in = ""
     lines = re.split(r"\n+", text)
@@ -143,7 +152,7 @@ def framed_sentences(text: str, skip_line: Callable[[str], bool] | None = None) 
             pairs = (
                 [f"{h}: {c}" for h, c in zip(header, cells) if c and h] if len(header) == len(cells) else []
             )
-            parts.append((f"{'; '.join(pairs) or ': '.join(c for c in cells if c)}.", lead_in))
+            parts.append(Framed(f"{'; '.join(pairs) or ': '.join(c for c in cells if c)}.", lead_in, True))
             continue
         header = []
         item = LIST_ITEM.match(line) is not None
@@ -154,7 +163,7 @@ def framed_sentences(text: str, skip_line: Callable[[str], bool] | None = None) 
         if not item:
             lead_in = ""
         if len(line) >= 3:
-            parts += [(sentence, lead_in) for sentence in segment(line)]
+            parts += [Framed(sentence, lead_in, item) for sentence in segment(line)]
     return parts
 
 

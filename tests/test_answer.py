@@ -336,6 +336,12 @@ def test_why_anywhere_in_the_question_asks_for_an_explanation() -> None:
     assert form_of("What is the Liptako-Gourma Charter?") is Form.FACT
 
 
+def test_people_and_who_have_been_ask_for_lists() -> None:
+    assert form_of("Which people have served as head of the authority?") is Form.LIST
+    assert form_of("Who have been the chairs of the board since 2006?") is Form.LIST
+    assert form_of("Which man led it?") is Form.WHO
+
+
 def test_two_questions_in_one_get_several_sentences(corpus_runtime) -> None:  # noqa: ANN001
     assert form_of("tessalit camp - who held it n wen did it close") is Form.EXPLAIN  # "wen" read as "when"
     assert form_of("Who led the convoy, and how many vehicles did it have?") is Form.EXPLAIN

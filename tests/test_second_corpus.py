@@ -55,6 +55,13 @@ def test_words_frequent_in_a_small_corpus_still_count(second_runtime: Runtime) -
     )
 
 
+def test_a_list_question_answered_by_one_item_quotes_the_list(second_runtime: Runtime) -> None:
+    # The three chairs are the items of one list under "Chairs of the board"; only the first shares the year asked.
+    answer = second_runtime.assistant.ask("Who have been the chairs of the CRTA board since 2006?")
+    assert answer.form == "list", answer.answer
+    assert all(name in answer.answer for name in ("Farrant", "Ravensworth", "Kerrigan")), answer.answer
+
+
 def test_a_count_of_something_else_is_not_given_as_the_short_answer(second_runtime: Runtime) -> None:
     # The best sentence gives kilometres and stations, not stops: it is quoted, but neither is stated as the count.
     open_gate = second_runtime.build_assistant(policy=replace(DEFAULT_POLICY, gate_threshold=0.0))

@@ -43,10 +43,10 @@ def test_list_items_are_framed_by_the_line_that_leads_in_to_them() -> None:
     )
     lead_in = "The totals differ by source:"
     assert framed_sentences(text) == [
-        ("311 deaths, the UN figure;", lead_in),
-        ("303 deaths, per UN News.", lead_in),
-        ("The UN figure is the latest.", ""),
-        ("It was given in December.", ""),
+        ("311 deaths, the UN figure;", lead_in, True),
+        ("303 deaths, per UN News.", lead_in, True),
+        ("The UN figure is the latest.", "", False),
+        ("It was given in December.", "", False),
     ]
     assert lead_in not in split_sentences(text)  # it states nothing of its own
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -150,6 +151,18 @@ def _continues(sentence: str, previous: str) -> bool:
     return again is not None and any(w and stem(w) in said for w in again.groups() if w not in STOPWORDS)
 
 
+class _Row(NamedTuple):
+    """A sentence to score: its text (with the one before it, when it goes on from it) and where it stands."""
+
+    text: str
+    passage: int
+    position: int
+    heading: str
+    start: int
+    frame: str
+    item: bool
+
+
 class Evidence:
     """Scores sentences by meaning and by the question's rare words, with the corpus's statistics."""
 
@@ -210,40 +223,40 @@ class Evidence:
 
     def rank(self, query: str, form: Form, passages: list[Passage]) -> list[Sentence]:
         """Every sentence of the passages, best first; a passage lacking one of the question's names costs its sentences."""
-        rows: list[tuple[str, int, int, str, int, str]] = []
+        rows: list[_Row] = []
         for n, passage in enumerate(passages, 1):
             heading = str(passage.metadata.get("section") or passage.metadata.get("title") or "")
             lines = framed_sentences(passage.text, self.vocabulary.is_boilerplate)
             # A line of three words or fewer ("The northern convoy.") names a topic; it states nothing.
             kept = [
-                (s, frame)
-                for s, frame in lines
-                if not PLANTED.search(s)
-                and len(ADDRESS.sub(" ", s).split()) >= MIN_WORDS
-                and not self.vocabulary.is_self_reference(s)
+                line
+                for line in lines
+                if not PLANTED.search(line.text)
+                and len(ADDRESS.sub(" ", line.text).split()) >= MIN_WORDS
+                and not self.vocabulary.is_self_reference(line.text)
             ]
-            sentences = [s for s, _ in kept]
-            for i, (sentence, frame) in enumerate(kept):
-                before = sentences[i - 1] if i and _continues(sentence, sentences[i - 1]) else ""
+            for i, line in enumerate(kept):
+                before = kept[i - 1].text if i and _continues(line.text, kept[i - 1].text) else ""
                 # A list item's lead-in frames it as the section heading does.
                 rows.append(
-                    (
-                        f"{before} {sentence}".strip(),
+                    _Row(
+                        f"{before} {line.text}".strip(),
                         n,
                         i,
-                        f"{heading} {frame}".strip(),
+                        f"{heading} {line.frame}".strip(),
                         i - 1 if before else i,
-                        frame,
+                        line.frame,
+                        line.item,
                     )
                 )
         if not rows:
             return []
-        headed = self._sentence_vectors([f"{heading}: {text}" for text, _, _, heading, _, _ in rows])
-        bare = self._sentence_vectors([text for text, _, _, _, _, _ in rows])
+        headed = self._sentence_vectors([f"{row.heading}: {row.text}" for row in rows])
+        bare = self._sentence_vectors([row.text for row in rows])
         query_vector = np.asarray(self.embeddings.embed_query(query))
         # A list question is answered by the items of a list whose lead-in says what it asks ("The largest
         # contributors were:"): each item is read as its lead-in says it, in meaning and in words.
-        frames = sorted({row[5] for row in rows if row[5]}) if form is Form.LIST else []
+        frames = sorted({row.frame for row in rows if row.frame}) if form is Form.LIST else []
         lead = dict(zip(frames, (self._sentence_vectors(frames) @ query_vector).tolist())) if frames else {}
         weights = self.weights(query)
         total = sum(weights.values())
@@ -251,7 +264,7 @@ class Evidence:
         gaps = {n: sum(not term_in(t, full_text(p)) for t in terms) for n, p in enumerate(passages, 1)}
         scored = []
         heads = _head_nouns(query)
-        for (text, n, i, heading, start, frame), with_heading, alone in zip(rows, headed, bare):
+        for (text, n, i, heading, start, frame, item), with_heading, alone in zip(rows, headed, bare):
             tokens, heading_tokens = set(tokenize(text)), set(tokenize(heading))
             tokens |= _named_again(text, heads)
             if frame in lead:
@@ -272,7 +285,7 @@ class Evidence:
                 score += self.policy.answer_type_bonus
             if form in GATHERED_FORMS and not self.key_terms(text):
                 score -= self.policy.vague_penalty  # no name, date or figure of its own: says little
-            scored.append(Sentence(text, n, i, score, start, dense, overlap))
+            scored.append(Sentence(text, n, i, score, start, dense, overlap, item))
         return sorted(scored, key=lambda s: self.policy.name_gap_penalty * gaps[s.passage] - s.score)
 
     def coverage(self, query: str, text: str, *, soft: bool = False, unnamed: bool = False) -> float:

@@ -29,7 +29,14 @@ def compose(
 ) -> tuple[str, set[int]]:
     """The answer text, each piece cited, and the passages it cites."""
     if form is Form.LIST:
-        chosen = gather(ranked, query, policy.list_ratio, policy.max_list_items, new_facts=True)
+        chosen = gather(
+            ranked,
+            query,
+            policy.list_ratio,
+            policy.max_list_items,
+            new_facts=True,
+            neighbours=policy.list_neighbour_ratio,
+        )
         if len(chosen) > 1:
             return "\n".join(f"- {cite(s)}" for s in chosen), {s.passage for s in chosen}
     if form is Form.EXPLAIN:
@@ -104,11 +111,18 @@ def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> s
 
 
 def gather(
-    ranked: list[Sentence], query: str, ratio: float, limit: int, *, new_facts: bool
+    ranked: list[Sentence],
+    query: str,
+    ratio: float,
+    limit: int,
+    *,
+    new_facts: bool,
+    neighbours: float | None = None,
 ) -> list[Sentence]:
     """The best sentence and the ones that follow it (an account goes on), then others close to it in score.
 
-    Each adds something; they come back in the documents' order.
+    Each adds something; they come back in the documents' order. With neighbours, a chosen item of a list brings
+    the items next to it that score at least that share of the best sentence.
     """
     best = going_on(ranked[0], ranked)
     chosen: list[Sentence] = [best]
@@ -129,7 +143,26 @@ def gather(
             continue
         chosen.append(sentence)
         seen |= new
+    if neighbours is not None:
+        chosen += _neighbours(chosen, ranked, neighbours * best.score, limit - len(chosen))
     return sorted(chosen, key=lambda s: (s.passage, s.position))
+
+
+def _neighbours(chosen: list[Sentence], ranked: list[Sentence], floor: float, room: int) -> list[Sentence]:
+    """The items of the chosen items' lists, next to them with no other line between, scoring at least floor.
+
+    A list question answered by one item of a document's list is answered by that list.
+    """
+    at = {(s.passage, s.position): s for s in ranked}
+    found: list[Sentence] = []
+    for sentence in (s for s in chosen if s.item):
+        for step in (1, -1):
+            position = sentence.position + step
+            while len(found) < room and (other := at.get((sentence.passage, position))) and other.item:
+                if other.score >= floor and not any(_overlaps(other, c) for c in [*chosen, *found]):
+                    found.append(other)
+                position += step
+    return found
 
 
 def going_on(best: Sentence, ranked: list[Sentence]) -> Sentence:

@@ -58,6 +58,7 @@ class Sentence:
     start: int
     dense: float
     overlap: float
+    item: bool = False  # an item of a list or a row of a table
 
 
 @dataclass(frozen=True)

@@ -74,8 +74,10 @@ FORMS = [
     ),
     (
         Form.LIST,
-        r"\b(?:list|name (?:the|all|every)|enumerate)\b|^\W*(?:which|what|who) (?:were|are) (?:the|all)\b"
-        r"|^\W*(?:\w+ )?(?:which|what) (?:\w+ )?\w{2,}s\b(?<!ss)(?<!us)(?<!is)(?<!\bwas)(?<!\bhas)(?<!\bdoes)",
+        r"\b(?:list|name (?:the|all|every)|enumerate)\b"
+        r"|^\W*(?:which|what|who) (?:were|are|have been|had been) (?:the|all)\b"
+        r"|^\W*(?:\w+ )?(?:which|what) (?:\w+ )?(?:\w{2,}s\b(?<!ss)(?<!us)(?<!is)(?<!\bwas)(?<!\bhas)(?<!\bdoes)"
+        r"|(?:people|men|women|children)\b)",
     ),
     (
         Form.DATE,
