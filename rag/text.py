@@ -47,6 +47,7 @@ NAME = re.compile(
 )
 # A bulleted or numbered line of a list.
 LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,3}\.)\s+")
+ITEM_LABEL = re.compile(r"^\s*(?:[-*•]|\d{1,3}\.)\s+\*\*([^*]+?)\.\*\*\s+(?=\S)")
 _WORD = re.compile(r"\d[\d,.]*\d|\d|[^\W\d_]+")
 # Snowball stemmers and pysbd segmenters keep state while they work: one of each per thread.
 _local = threading.local()
@@ -156,14 +157,20 @@ def framed_sentences(text: str, skip_line: Callable[[str], bool] | None = None) 
             continue
         header = []
         item = LIST_ITEM.match(line) is not None
+        label = ITEM_LABEL.match(line) if item else None
+        if label:
+            line = line[label.end() :]
         line = re.sub(r"\s+", " ", LIST_ITEM.sub(" ", line).replace("**", " ")).strip()
         if line.endswith(":"):
             lead_in = line
             continue
         if not item:
             lead_in = ""
+        # An item's bold label ("**A shipwreck under the wharf.** In March…") says what the item is about, as a
+        # lead-in does for the list: it frames the item's sentences and is not quoted as one of them.
+        frame = f"{lead_in} {label.group(1)}".strip() if label else lead_in
         if len(line) >= 3:
-            parts += [Framed(sentence, lead_in, item) for sentence in segment(line)]
+            parts += [Framed(sentence, frame, item) for sentence in segment(line)]
     return parts
 
 

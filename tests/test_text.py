@@ -27,6 +27,20 @@ def test_sentences_keep_abbreviations_and_list_items() -> None:
     assert split_sentences(table) == ["Country: Chad; Troops: 1,427.", "Country: Togo."]
 
 
+def test_an_items_bold_label_frames_it_and_is_not_quoted() -> None:
+    text = (
+        "1. **A wreck under the wharf.** Diggers found a hull. It was old.\n"
+        "- **2018 (cumulative):** 102 personnel had been killed.\n"
+        "- **Ann Lee**, 2006 to 2013: a harbour master."
+    )
+    assert framed_sentences(text) == [
+        ("Diggers found a hull.", "A wreck under the wharf", True),
+        ("It was old.", "A wreck under the wharf", True),
+        ("2018 (cumulative): 102 personnel had been killed.", "", True),  # a label with a colon is content
+        ("Ann Lee , 2006 to 2013: a harbour master.", "", True),
+    ]
+
+
 def test_a_year_that_opens_a_wrapped_line_starts_no_list_item() -> None:
     wrapped = clean_text("The plan was published on 14 March\n2004. It proposed one line.\n1. First item.")
     assert split_sentences(wrapped) == [
