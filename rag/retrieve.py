@@ -25,7 +25,7 @@ from rapidfuzz import fuzz, process
 from rag.config import Settings
 from rag.policy import DEFAULT_POLICY, Policy
 from rag.store import Store
-from rag.text import STOPWORDS, tokenize
+from rag.text import STOPWORDS, fold, stem, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,11 @@ class Vocabulary:
     def share(self, token: str) -> float:
         """The share of chunks holding the token."""
         return self.frequencies.get(token, 0) / self.size
+
+    def names_something(self, word: str) -> bool:
+        """The corpus uses the word and it is no common word of the language ("Kidal", not "Well" or "Hi")."""
+        folded = fold(word)
+        return stem(folded) in self.frequencies and folded not in self.words
 
     def correct(self, token: str, min_ratio: float) -> str:
         """The token, or the closest corpus token when it is unknown and one typo away ("timbuktoo")."""

@@ -25,6 +25,7 @@ from rag.answer.question import (
     check_question,
     trim_history,
     without_instructions,
+    without_opener,
 )
 from rag.answer.verify import check, sentences
 from rag.config import Settings
@@ -80,6 +81,7 @@ class Assistant:
         if canned:
             yield Event(final=canned)
             return
+        question = without_opener(question, self.evidence.vocabulary.names_something)
         language = self.language.detect(question)
         translated = self.language.translate(question, language) if language != "en" else None
         asked = analyse(translated or question, history, self.evidence.is_generic)

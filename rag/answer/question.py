@@ -45,6 +45,8 @@ INSTRUCTION_PROBE = re.compile(
     re.I,
 )
 
+# A word set off before the question: a greeting or an aside ("Hi, …", "Anyway, …", "Well: …").
+SET_OFF = re.compile(r"^\W*([^\W\d_]+)\s*[,:!]\s+(?=\S)")
 # Where an instruction gives way to the question it comes with ("…like a pirate: when was…").
 CLAUSE_BREAK = re.compile(r"(?<=[:;])\s+")
 
@@ -182,6 +184,19 @@ def without_instructions(question: str) -> str:
     clauses = [c.strip() for s in split_sentences(question) for c in CLAUSE_BREAK.split(s)]
     asked = [c for c in clauses if c.endswith("?") and not INSTRUCTION_PROBE.search(c)]
     return " ".join(asked) or question
+
+
+def without_opener(question: str, names_something: Callable[[str], bool]) -> str:
+    """The question without a word set off before it ("Hi, when…", "Anyway, how many…").
+
+    Capitalised as the question's first word, such a word would be read as a name the documents lack; it stays
+    when it names something the corpus holds ("Kidal, when did it close?").
+    """
+    match = SET_OFF.match(question)
+    if not match or names_something(match.group(1)):
+        return question
+    rest = question[match.end() :]
+    return rest[:1].upper() + rest[1:]
 
 
 def canned_reply(question: str, topic: str) -> Answer | None:
