@@ -47,6 +47,7 @@ NAME = re.compile(
 )
 # A bulleted or numbered line of a list.
 LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,3}\.)\s+")
+# A list item that opens with a bold label ending in a period ("- **Liquidation.** The mission…").
 ITEM_LABEL = re.compile(r"^\s*(?:[-*•]|\d{1,3}\.)\s+\*\*([^*]+?)\.\*\*\s+(?=\S)")
 _WORD = re.compile(r"\d[\d,.]*\d|\d|[^\W\d_]+")
 # Snowball stemmers and pysbd segmenters keep state while they work: one of each per thread.
@@ -127,7 +128,7 @@ class Framed(NamedTuple):
 
     text: str
     frame: str
-    item: bool = False
+    item: bool
 
 
 def framed_sentences(text: str, skip_line: Callable[[str], bool] | None = None) -> list[Framed]:
