@@ -31,6 +31,7 @@ UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u206
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
 MONTHS = "January February March April May June July August September October November December".split()
+WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 # A year of the last two centuries: the one way to find one.
 YEAR_PATTERN = r"(?:1[89]|20)\d{2}"
 YEAR = re.compile(rf"\b{YEAR_PATTERN}\b")

@@ -534,6 +534,13 @@ def test_a_name_among_the_counted_words_must_name_the_count(corpus_runtime) -> N
             "When did the Accra referendum take place?",
             "On 18 June 2023",
         ),
+        # A weekday is capitalised but names no one: the sentence is quoted without a short answer.
+        (
+            Form.WHO,
+            "The army said it took the Lagos camp on Sunday (13 August 2023).",
+            "Who took the Lagos camp?",
+            "",
+        ),
     ],
 )
 def test_the_short_answer_is_the_value_the_sentence_states(

@@ -10,7 +10,7 @@ from rag.answer.model import Sentence
 from rag.answer.question import VALUE_FORMS, Form
 from rag.policy import Policy
 from rag.retrieve import Passage
-from rag.text import defang, fold, key_terms, tokenize
+from rag.text import WEEKDAYS, defang, fold, key_terms, tokenize
 
 # A name with "the" (or "a", "its"…) just before it, adjectives allowed between: a title or a body, not a person.
 DETERMINED = re.compile(r"\b(?:the|a|an|its|his|her|their)\s+(?:[a-z][\w-]*\s+){0,2}$")
@@ -80,8 +80,12 @@ def fact(
 
 def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> str:
     """The value asked for, taken from the sentence: the one nearest the question's words there."""
-    # "How many stops…" is not answered by "38 minutes"; the sentence is still quoted.
-    found = evidence.counting(form, sentence, query)
+    # "How many stops…" is not answered by "38 minutes", nor "who…" by "Sunday"; the sentence is still quoted.
+    found = [
+        m
+        for m in evidence.counting(form, sentence, query)
+        if form is not Form.WHO or fold(m.group()) not in WEEKDAYS
+    ]
     if not found:
         return ""
     weights = evidence.weights(query)
