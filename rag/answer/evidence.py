@@ -10,12 +10,13 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from rag.answer.model import Sentence
-from rag.answer.question import ASKS_DAY, Form, acronym_asked, counted_nouns
+from rag.answer.question import ASKS_DAY, Form, acronym_asked, counted_nouns, presupposes
 from rag.policy import Policy
 from rag.retrieve import Passage, Vocabulary
 from rag.text import (
     DATE,
     DERIVED_MIN_BASE,
+    MONTHS,
     NUMBER,
     STOPWORDS,
     YEAR,
@@ -31,6 +32,7 @@ from rag.text import (
     words,
 )
 
+FOLDED_MONTHS = frozenset(m.lower() for m in MONTHS)
 SENTENCE_CACHE_SIZE = 50_000
 MIN_WORDS = 4
 # A sentence that points back ("He…", "In it…", "By then…") is read with the one before it.
@@ -261,6 +263,10 @@ class Evidence:
         weights = self.weights(query)
         total = sum(weights.values())
         terms = self.key_terms(query)
+        if form is Form.EXPLAIN and presupposes(query):
+            # "Why did it open on time in November 2012?" takes its figures as given, and they may be what is
+            # false: a passage that gives other ones is not set aside for lacking them.
+            terms = {t for t in terms if not t[0].isdigit() and t not in FOLDED_MONTHS}
         gaps = {n: sum(not term_in(t, full_text(p)) for t in terms) for n, p in enumerate(passages, 1)}
         scored = []
         heads = _head_nouns(query)

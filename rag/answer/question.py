@@ -45,6 +45,8 @@ INSTRUCTION_PROBE = re.compile(
     re.I,
 )
 
+# "Why" anywhere in a question.
+WHY = re.compile(r"\bwhy\b", re.I)
 # A word set off before the question: a greeting or an aside ("Hi, …", "Anyway, …", "Well: …").
 SET_OFF = re.compile(r"^\W*([^\W\d_]+)\s*[,:!]\s+(?=\S)")
 # Where an instruction gives way to the question it comes with ("…like a pirate: when was…").
@@ -276,6 +278,11 @@ def _swap_name(earlier: str, fragment: str, generic: Callable[[str], bool]) -> s
         return None
     head, _, tail = earlier.rpartition(old[-1])
     return f"{head}{new[0]}{tail}"
+
+
+def presupposes(question: str) -> bool:
+    """A "why" question takes what it asks about as given ("Why did it close in 2021?"), which may be false."""
+    return WHY.search(question) is not None
 
 
 def counted_nouns(question: str) -> list[str]:
