@@ -96,7 +96,7 @@ def clean_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = re.sub(r"[ \t]+", " ", text)
     # A line break inside a sentence is only wrapping: join it, so chunks are cut at sentences, not lines. A list
-    # number has at most three digits: a year that opens a wrapped line ("on 14 March\n2004. It…") starts no item.
+    # number has at most three digits: a year that opens a wrapped line ("on 3 May\n1998. It…") starts no item.
     text = re.sub(r"(?<![.!?:\n])[ ]?\n(?![ ]?(?:[-*]\s|\||#|\d{1,3}\.\s|\n))", " ", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 

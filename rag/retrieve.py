@@ -147,7 +147,7 @@ class Vocabulary:
         return self.frequencies.get(token, 0) / self.size
 
     def names_something(self, word: str) -> bool:
-        """The corpus uses the word and it is no common word of the language ("Kidal", not "Well" or "Hi")."""
+        """The corpus uses the word and it is no common word of the language ("Accra", not "Well" or "Hi")."""
         folded = fold(word)
         return stem(folded) in self.frequencies and folded not in self.words
 

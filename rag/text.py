@@ -31,6 +31,8 @@ UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u206
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
 MONTHS = "January February March April May June July August September October November December".split()
+# Month and weekday names as the tokenizer folds them.
+FOLDED_MONTHS = frozenset(m.lower() for m in MONTHS)
 WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 # A year of the last two centuries: the one way to find one.
 YEAR_PATTERN = r"(?:1[89]|20)\d{2}"
@@ -48,7 +50,7 @@ NAME = re.compile(
 )
 # A bulleted or numbered line of a list.
 LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d{1,3}\.)\s+")
-# A list item that opens with a bold label ending in a period ("- **Liquidation.** The mission…").
+# A list item that opens with a bold label ending in a period ("- **Funding.** The council…").
 ITEM_LABEL = re.compile(r"^\s*(?:[-*•]|\d{1,3}\.)\s+\*\*([^*]+?)\.\*\*\s+(?=\S)")
 _WORD = re.compile(r"\d[\d,.]*\d|\d|[^\W\d_]+")
 # Snowball stemmers and pysbd segmenters keep state while they work: one of each per thread.

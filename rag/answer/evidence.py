@@ -16,7 +16,7 @@ from rag.retrieve import Passage, Vocabulary
 from rag.text import (
     DATE,
     DERIVED_MIN_BASE,
-    MONTHS,
+    FOLDED_MONTHS,
     NUMBER,
     STOPWORDS,
     YEAR,
@@ -32,7 +32,6 @@ from rag.text import (
     words,
 )
 
-FOLDED_MONTHS = frozenset(m.lower() for m in MONTHS)
 SENTENCE_CACHE_SIZE = 50_000
 MIN_WORDS = 4
 # A sentence that points back ("He…", "In it…", "By then…") is read with the one before it.
@@ -264,7 +263,7 @@ class Evidence:
         total = sum(weights.values())
         terms = self.key_terms(query)
         if form is Form.EXPLAIN and presupposes(query):
-            # "Why did it open on time in November 2012?" takes its figures as given, and they may be what is
+            # "Why did the bridge open on time in May 1998?" takes its figures as given, and they may be what is
             # false: a passage that gives other ones is not set aside for lacking them.
             terms = {t for t in terms if not t[0].isdigit() and t not in FOLDED_MONTHS}
         gaps = {n: sum(not term_in(t, full_text(p)) for t in terms) for n, p in enumerate(passages, 1)}

@@ -192,7 +192,7 @@ def without_opener(question: str, names_something: Callable[[str], bool]) -> str
     """The question without a word set off before it ("Hi, when…", "Anyway, how many…").
 
     Capitalised as the question's first word, such a word would be read as a name the documents lack; it stays
-    when it names something the corpus holds ("Kidal, when did it close?").
+    when it names something the corpus holds ("Accra, when did it close?").
     """
     match = SET_OFF.match(question)
     if not match or names_something(match.group(1)):
