@@ -14,7 +14,7 @@ from langchain_core.retrievers import BaseRetriever
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
 from rag.answer.forms import fact, going_on, short_answer
 from rag.answer.model import Sentence
-from rag.answer.question import OFF_LIMITS, Form, analyse, form_of, spell_months
+from rag.answer.question import OFF_LIMITS, Form, analyse, form_of, spell_months, written_out
 from rag.errors import InputRejected
 from rag.policy import DEFAULT_POLICY
 from rag.retrieve import Passage
@@ -221,6 +221,17 @@ def test_months_are_read_as_the_documents_write_them() -> None:
         spell_months("spent jul 2013-jun 2014, from 3 sept.") == "spent July 2013-June 2014, from 3 September"
     )
     assert spell_months("what may they do") == "what may they do"  # a verb, with no number beside it
+
+
+def test_ordinals_are_read_as_the_documents_write_them(corpus_runtime) -> None:  # noqa: ANN001
+    assert written_out("who was the 1st boss, the 2nd?") == "who was the first boss, the second?"
+    assert written_out("on jul 1st 2013 at its 21st meeting") == "on July 1 2013 at its 21 meeting"
+    assert written_out("by the 2nd of March") == "by the 2 March"
+    # Read as the figure 1 (and a stray "st"), "1st" matched the day of a date and never "first".
+    text = "On 1 July 2013 the harbour trust approved a budget. Ama Owusu was the trust's first chair."
+    asked = analyse("who was the trust's 1st chair?", [])
+    best = rank_one(corpus_runtime, asked.focus, asked.form, text)[0]
+    assert best.text.startswith("Ama Owusu") and best.overlap == 1.0
 
 
 SUPPORTED = "On 31 October 2023 MINUSMA closed its Kidal camp [1]."

@@ -124,6 +124,11 @@ POINTS_BACK = re.compile(
 # "may" and "mar" only count beside a number, where they cannot be the verbs.
 _MONTH_WORD = "|".join(f"{m[:3].lower()}(?:{m[3:]})?" for m in MONTHS) + "|sept"
 MONTH_WRITTEN = re.compile(rf"(?<=\d )\b({_MONTH_WORD})\b\.?|\b({_MONTH_WORD})\b\.?(?=\s*\d)", re.I)
+# "1st", "22nd": an ordinal in figures; beside a month it is a day ("July 1st", "1st of July").
+_MONTH_NAME = "|".join(MONTHS)
+ORDINAL = re.compile(rf"\b(\d+)(?:st|nd|rd|th)\b(?:\s+of(?=\s+(?:{_MONTH_NAME})\b))?", re.I)
+DAY_OF_MONTH = re.compile(rf"\b(?:{_MONTH_NAME})\s+$|^\s+(?:{_MONTH_NAME})\b", re.I)
+ORDINAL_WORDS = "first second third fourth fifth sixth seventh eighth ninth tenth".split()
 # "How many sea containers…": the words naming what a count question counts.
 COUNTED = re.compile(r"\bhow many\s+([^\W\d_][\w-]*)(?:\s+([^\W\d_][\w-]*))?", re.I)
 # "What does NATO stand for?", "What is the WHO?": the question asks what an acronym stands for.
@@ -241,12 +246,12 @@ def analyse(
 
     `generic` tells a name the whole corpus is about, which a follow-up never replaces.
     """
-    asked = spell_months(strip_markup(question).strip())
+    asked = written_out(strip_markup(question).strip())
     form = form_of(asked)
     previous = [t["content"] for t in history if t["role"] == "user"]
     if not previous or not is_follow_up(asked):
         return Question(asked, asked, asked, form)
-    earlier = strip_markup(previous[-1]).strip()
+    earlier = written_out(strip_markup(previous[-1]).strip())
     if is_fragment(asked, form):
         form = form_of(earlier)  # "and Accra?" asks what the previous question asked
         replaced = _swap_name(earlier, asked, generic)
@@ -304,6 +309,20 @@ def acronym_asked(question: str) -> str | None:
     found = [a for a in ACRONYM.findall(question) if sum(c.isupper() for c in a) >= 2 and len(a) <= 8]
     typed = TYPED_ACRONYM.search(question)  # an acronym typed in lower case: "wat does nato even stand for"
     return found[-1] if found else typed.group(1) if typed else None
+
+
+def written_out(question: str) -> str:
+    """Months and ordinals written as the documents write them ("jul 1st" → "July 1", "1st boss" → "first boss")."""
+    question = spell_months(question)
+
+    def ordinal(match: re.Match[str]) -> str:
+        figure = match.group(1)
+        dated = DAY_OF_MONTH.search(question[: match.start()]) or DAY_OF_MONTH.match(question[match.end() :])
+        return (
+            ORDINAL_WORDS[int(figure) - 1] if not dated and 0 < int(figure) <= len(ORDINAL_WORDS) else figure
+        )
+
+    return ORDINAL.sub(ordinal, question)
 
 
 def spell_months(question: str) -> str:
