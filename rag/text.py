@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import pysbd
 import snowballstemmer
+from lemminflect import getAllLemmas
 from rapidfuzz import fuzz, process
 
 # English function words: they shape a sentence but say nothing about what it is about.
@@ -74,8 +75,14 @@ def fold(text: str) -> str:
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """The Snowball (Porter 2) stem of a folded word."""
-    return str(_tools().stemmer.stemWord(word))
+    """The Snowball (Porter 2) stem of a folded word, an irregular form read as its lemma ("began" → "begin")."""
+    return str(_tools().stemmer.stemWord(_regular(word)))
+
+
+def _regular(word: str) -> str:
+    """The lemma of an irregular form with one reading ("began", "men"); the word itself otherwise ("left")."""
+    lemmas = {lemma for found in getAllLemmas(word).values() for lemma in found}
+    return lemmas.pop() if len(lemmas) == 1 else word
 
 
 def words(text: str) -> list[str]:

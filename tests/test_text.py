@@ -77,6 +77,13 @@ def test_tokens_are_stemmed_and_stopwords_dropped() -> None:
     ]
 
 
+def test_irregular_forms_are_read_as_their_lemma() -> None:
+    # "When did the liquidation begin?" met "The liquidation began…" on "liquidation" alone.
+    assert tokenize("The liquidation began; men were led") == tokenize("the liquidation begins; a man leads")
+    # A form with two readings keeps its own stem: "left" the side is not "leave", "found" not "find".
+    assert tokenize("left found") == ["left", "found"]
+
+
 def test_names_skip_the_capital_that_starts_a_sentence() -> None:
     assert names("Which camp did the Alliance of Sahel States open?") == ["Alliance of Sahel States"]
     assert names("When did Bert Koenders start?") == ["Bert Koenders"]
