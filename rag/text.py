@@ -85,6 +85,12 @@ def _regular(word: str) -> str:
     return lemmas.pop() if len(lemmas) == 1 else word
 
 
+def is_noun(word: str) -> bool:
+    """The dictionary reads the word only as a noun ("resolution", "tram"), never as a verb or adjective."""
+    readings = getAllLemmas(fold(word))
+    return bool(readings) and set(readings) <= {"NOUN", "PROPN"}
+
+
 def words(text: str) -> list[str]:
     """Folded words and numbers, thousands separators dropped."""
     out = []

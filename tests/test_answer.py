@@ -552,6 +552,41 @@ def test_a_name_among_the_counted_words_must_name_the_count(corpus_runtime) -> N
             "Who took the Lagos camp?",
             "",
         ),
+        # A value in brackets qualifies what comes before it: a report's date, a resolution's year.
+        (
+            Form.DATE,
+            "On 28 May 2021 (reported on 28 and 29 May) the board handed the Accra depot to the city.",
+            "When did the board hand over the Accra depot to the city?",
+            "On 28 May 2021",
+        ),
+        (
+            Form.DATE,
+            "At its 512th meeting the council adopted resolution 44 (2019), which extended the lease until 30 June 2020.",
+            "Until when was the lease extended?",
+            "On 30 June 2020",
+        ),
+        # "What share…" is answered by the share, not by the count it is a share of.
+        (
+            Form.NUMBER,
+            "In March 2018 the port had 1,795 staff at work, which was 88.8% of the 2,021 posts it was allowed.",
+            "In March 2018, what proportion of its allowed posts had the port filled?",
+            "88.8%",
+        ),
+        # "360 of 927": the second figure is the whole the first is part of.
+        (
+            Form.NUMBER,
+            "By 1 May 2024, 360 of 927 workers had left the Accra site.",
+            "How many had left the Accra site by 1 May 2024?",
+            "360",
+        ),
+        # A number that names something ("resolution 2295", "K-40") counts nothing.
+        (
+            Form.NUMBER,
+            "In 2016 resolution 2295 raised the limit to 1,920 police.",
+            "How many could the force hold after 2016?",
+            "1,920 police",
+        ),
+        (Form.NUMBER, "The fleet has 34 K-40 trams.", "How many trams does the fleet have?", "34"),
     ],
 )
 def test_the_short_answer_is_the_value_the_sentence_states(

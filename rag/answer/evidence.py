@@ -24,6 +24,7 @@ from rag.text import (
     derived,
     fold,
     framed_sentences,
+    is_noun,
     key_terms,
     names,
     stem,
@@ -49,6 +50,8 @@ GATHERED_FORMS = (Form.LIST, Form.EXPLAIN)
 # The words after a number name what it counts, up to the verb ("143 vehicles carrying …" → "143 vehicles").
 VERB_ENDING = re.compile(r"(?:ed|ing)$")
 UNIT = re.compile(r"\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
+# A letter and hyphen ("K-40"), or a word, just before a number: what may name it.
+NAMED_BY = re.compile(r"(?:[A-Za-z]-|\b([A-Za-z]+)\s+)$")
 # "League of Coastal Towns": the head noun of a name comes before "of".
 OF = re.compile(r"\s+of\s+", re.I)
 # A closing aside in brackets: what a follow-up refers to ("Who took it over? (Lagos camp)"), or a remark.
@@ -77,7 +80,11 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
     elif form is Form.NUMBER:
         # A count is not a year, nor the day of a date ("left Accra on 23 October"), nor, for "how many", a share.
         dates = [d.span() for d in DATE.finditer(text)]
-        found = [m for m in NUMBER.finditer(text) if not any(a <= m.start() < b for a, b in dates)]
+        found = [
+            m
+            for m in NUMBER.finditer(text)
+            if not any(a <= m.start() < b for a, b in dates) and not _identifier(text, m)
+        ]
         if counted_nouns(question):
             found = [m for m in found if not SHARE.match(text, m.end())]
     elif form is Form.WHO:
@@ -98,6 +105,17 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
         return []
     asked = fold(question)
     return [m for m in found if fold(m.group()) not in asked]
+
+
+def _identifier(text: str, number: re.Match[str]) -> bool:
+    """The number names something rather than counting it: "K-40", "resolution 2295", "tram 109"."""
+    before = NAMED_BY.search(text, 0, number.start())
+    if before is None:
+        return False
+    word = before.group(1)
+    return word is None or (
+        word.lower() not in STOPWORDS and not counted(text, number.end()) and is_noun(word)
+    )
 
 
 def counted(text: str, end: int) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from rag.answer.evidence import Evidence, counted
+from rag.answer.evidence import SHARE, Evidence, counted
 from rag.answer.model import Sentence
 from rag.answer.question import VALUE_FORMS, Form
 from rag.policy import Policy
@@ -17,6 +17,12 @@ DETERMINED = re.compile(r"\b(?:the|a|an|its|his|her|their)\s+(?:[a-z][\w-]*\s+){
 
 # ", announced on 5 May 2023, was held on…": a value in an aside describes the subject; the clause states the other.
 ASIDE_BEFORE = re.compile(r",\s+[a-z]+ed\s+(?:on|in|at|by|from|until)?\s*$")
+# An open bracket before a value: "(reported on 29 December)", "resolution 2480 (2019)" qualify what came before.
+IN_BRACKETS = re.compile(r"\([^()]*$")
+# "360 of 927 staff": the figure after "of" is the whole that the one before it is part of.
+WHOLE_OF = re.compile(r"\d\s+of\s+$")
+# "What share…", "what percentage…": the answer is a share, not the count it is taken of.
+ASKS_SHARE = re.compile(r"\b(?:percentage|proportion|share|per\s*cent|percent|fraction)\b", re.I)
 
 
 def compose(
@@ -95,13 +101,17 @@ def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> s
         if tokenize(m.group())[:1]
         and evidence.vocabulary.correct(tokenize(m.group())[0], evidence.policy.typo_min_ratio) in weights
     ]
+    share = form is Form.NUMBER and ASKS_SHARE.search(query) is not None
     # "Who…" is answered by someone's name before a title or a body ("the first Special Representative").
     match = min(
         found,
         key=lambda m: (
             form is Form.WHO and DETERMINED.search(sentence[: m.start()]) is not None,
+            share and not SHARE.match(sentence, m.end()),
             ASIDE_BEFORE.search(sentence[: m.start()]) is not None
             and sentence[m.end() :].lstrip().startswith(","),
+            IN_BRACKETS.search(sentence[: m.start()]) is not None,
+            form is Form.NUMBER and WHOLE_OF.search(sentence[: m.start()]) is not None,
             min((abs(m.start() - a) for a in anchors), default=0),
         ),
     )
@@ -110,7 +120,8 @@ def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> s
         has_day = re.match(r"\d{1,2}\s+[A-Z]", value) or re.search(r"[a-z]\s+\d{1,2}\b(?!\d)", value)
         return f"On {value}" if has_day else f"In {value}"
     if form is Form.NUMBER:
-        return " ".join([value, *counted(sentence, match.end())])
+        per = SHARE.match(sentence, match.end())
+        return f"{value}{per.group()}" if per else " ".join([value, *counted(sentence, match.end())])
     return value.strip()
 
 
