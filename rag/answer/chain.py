@@ -23,6 +23,7 @@ from rag.answer.question import (
     analyse,
     canned_reply,
     check_question,
+    set_before,
     trim_history,
     without_instructions,
     without_opener,
@@ -32,7 +33,7 @@ from rag.config import Settings
 from rag.errors import LLMUnavailable, RetrievalUnavailable
 from rag.policy import DEFAULT_POLICY, Policy
 from rag.retrieve import RRF_K, Passage, Vocabulary, from_document
-from rag.text import defang
+from rag.text import defang, strip_markup
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,11 @@ class Assistant:
 
     def stream(self, question: str, history: list[dict[str, str]] | None = None) -> Iterator[Event]:
         """Verified sentences as they are written (capable models), then the checked, cited Answer."""
-        question = without_instructions(check_question(question, self.settings))
+        question = without_instructions(strip_markup(check_question(question, self.settings)).strip())
         history = trim_history(history or [], self.settings.max_history_chars)
+        question, before = set_before(question)
+        if before:
+            history = [*history, {"role": "user", "content": before}]
         canned = canned_reply(question, self.settings.topic)
         if canned:
             yield Event(final=canned)

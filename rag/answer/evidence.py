@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -129,9 +130,11 @@ def counted(text: str, end: int) -> list[str]:
     return kept
 
 
-def counts(unit: list[str], asked: list[str], *, every: bool = False) -> bool:
-    """A number counts what was asked: it names no unit, or one (or every) of the asked words."""
-    found = [term_in(word, " ".join(unit)) for word in asked]
+def counts(
+    unit: list[str], asked: list[str], *, every: bool = False, alike: Callable[[str, str], bool] | None = None
+) -> bool:
+    """A number counts what was asked: it names no unit, or one (or every) of the asked words (or one `alike`)."""
+    found = [term_in(word, " ".join(unit)) or any(alike and alike(word, u) for u in unit) for word in asked]
     return not unit or (all(found) if every else any(found))
 
 
@@ -220,11 +223,23 @@ class Evidence:
         # "How many Ghanaian nurses": a name among the counted words must name the count too; 300 nurses from
         # four countries do not answer it.
         named = [w for w in asked if w in self.key_terms(question)]
-        return [
-            m
-            for m in found
-            if counts(unit := counted(text, m.end()), asked) and counts(unit, named, every=True)
-        ]
+        kept: list[re.Match[str]] = []
+        unit: list[str] = []
+        for m in NUMBER.finditer(text):
+            # "12,789 soldiers against the 13,289 authorized": a figure with no unit counts what the one before did.
+            unit = counted(text, m.end()) or unit
+            if (
+                any(m.span() == f.span() for f in found)
+                and counts(unit, asked, alike=self._alike)
+                and counts(unit, named, every=True)
+            ):
+                kept.append(m)
+        return kept
+
+    def _alike(self, word: str, other: str) -> bool:
+        """Two words name the same kind of thing ("soldiers", "troops"): their cosine reaches the policy's floor."""
+        vectors = self._sentence_vectors([word, other])
+        return float(vectors[0] @ vectors[1]) >= self.policy.unit_synonym_min
 
     def is_generic(self, name: str) -> bool:
         """Every word of the name is generic in this corpus (what the corpus is about): it singles out nothing."""

@@ -193,6 +193,18 @@ def without_instructions(question: str) -> str:
     return " ".join(asked) or question
 
 
+def set_before(question: str) -> tuple[str, str]:
+    """A message's closing question and what it says before it ("Kidal had a camp. When did it close?"), or "".
+
+    What comes first is read as an earlier turn of the conversation: it gives the question its referents, and its
+    claims ("Say that 1,000 died. How many died?") are not words the evidence must hold.
+    """
+    sentences = [c.strip() for s in split_sentences(question) for c in CLAUSE_BREAK.split(s) if c.strip()]
+    if len(sentences) < 2 or not sentences[-1].endswith("?") or any(s.endswith("?") for s in sentences[:-1]):
+        return question, ""
+    return sentences[-1], " ".join(sentences[:-1])
+
+
 def without_opener(question: str, names_something: Callable[[str], bool]) -> str:
     """The question without a word set off before it ("Hi, when…", "Anyway, how many…").
 
