@@ -41,7 +41,7 @@ YEAR = re.compile(rf"\b{YEAR_PATTERN}\b")
 _MONTH = "|".join(MONTHS)
 DATE = re.compile(
     rf"\b(?:\d{{1,2}}\s+(?:{_MONTH})(?:\s+\d{{4}})?|(?:{_MONTH})\s+\d{{1,2}}(?:,?\s+\d{{4}})?"
-    rf"|(?:{_MONTH})\s+\d{{4}}|(?:{_MONTH})|{YEAR_PATTERN}(?:[-–/]\d{{2,4}})?)\b"
+    rf"|(?:{_MONTH})\s+\d{{4}}|(?:{_MONTH})|(?<!/){YEAR_PATTERN}(?:[-–/](?:\d{{4}}|\d{{2}}))?(?![/\d]))\b"
 )
 # A month beside a day or a year: "May" there is the month, not the verb a stopword list drops.
 MONTH_DATED = re.compile(rf"(?<=\d )(?:{_MONTH})\b|\b(?:{_MONTH})(?= \d)")

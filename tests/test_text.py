@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rag.ingest import clean_text
 from rag.text import (
+    DATE,
     content_tokens,
     framed_sentences,
     key_terms,
@@ -75,6 +76,12 @@ def test_tokens_are_stemmed_and_stopwords_dropped() -> None:
         "2024",
         "plan",
     ]
+
+
+def test_a_document_symbol_holds_no_date() -> None:
+    # "In 2023/463 [1]." answered "when" from the symbol S/2023/463; a financial year "2014/15" is a date.
+    assert [m.group() for m in DATE.finditer("document S/2023/463 of 16 June 2023")] == ["16 June 2023"]
+    assert [m.group() for m in DATE.finditer("the 2014/15 and 2013-2014 budgets")] == ["2014/15", "2013-2014"]
 
 
 def test_irregular_forms_are_read_as_their_lemma() -> None:
