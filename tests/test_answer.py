@@ -14,7 +14,7 @@ from langchain_core.retrievers import BaseRetriever
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
 from rag.answer.forms import fact, going_on, short_answer
 from rag.answer.model import Sentence
-from rag.answer.question import OFF_LIMITS, Form, analyse, form_of, spell_months, written_out
+from rag.answer.question import OFF_LIMITS, Form, analyse, form_of, is_follow_up, spell_months, written_out
 from rag.errors import InputRejected
 from rag.policy import DEFAULT_POLICY
 from rag.retrieve import Passage
@@ -221,6 +221,13 @@ def test_months_are_read_as_the_documents_write_them() -> None:
         spell_months("spent jul 2013-jun 2014, from 3 sept.") == "spent July 2013-June 2014, from 3 September"
     )
     assert spell_months("what may they do") == "what may they do"  # a verb, with no number beside it
+
+
+def test_that_standing_for_a_thing_points_back() -> None:
+    assert is_follow_up("Which base was that in the overall count of closures?")
+    assert is_follow_up("Who did that?")
+    # "that" leading a clause points nowhere.
+    assert not is_follow_up("Which camp that closed first had the most troops?")
 
 
 def test_ordinals_are_read_as_the_documents_write_them(corpus_runtime) -> None:  # noqa: ANN001

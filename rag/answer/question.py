@@ -117,6 +117,8 @@ FRAGMENT_LEAD = re.compile(rf"{_LEADS}\W*", re.I)
 POINTS_BACK = re.compile(
     r"\b(?:he|she|him|his|her|hers|it|its|they|them|their|theirs|there|then|that one|this one|those|these"
     r"|(?:after|before|since|until|by) that"
+    # "that" standing for a thing, not leading a clause: "Which base was that in the count?", "Who did that?"
+    r"|that(?=\s*(?:[?!.,]|$|(?:in|on|at|of|for|by|with|from|about|to)\b))"
     rf"|the same)\b|{_LEADS}",
     re.I,
 )
