@@ -548,6 +548,15 @@ def test_a_name_among_the_counted_words_must_name_the_count(corpus_runtime) -> N
     ] == ["51"]
 
 
+def test_a_which_question_is_answered_by_a_name_or_number_it_does_not_give(corpus_runtime) -> None:  # noqa: ANN001
+    assistant = make(corpus_runtime)
+    # The sentence tells of the shots but names no group: it does not answer "which group".
+    group = assistant.ask("Which armed group shot at the MINUSMA C130 at Tessalit?")
+    assert group.evidence["typed_value"] == 0.0 and group.refused, group.answer
+    resolution = assistant.ask("Which resolution established MINUSMA?")
+    assert resolution.evidence["typed_value"] == 1.0 and "2100" in resolution.answer
+
+
 def test_a_count_keeps_its_unit_when_it_is_left_out_or_named_another_way(corpus_runtime) -> None:  # noqa: ANN001
     evidence = make(corpus_runtime).evidence
     # "the 1,500 authorized" counts workers too: it is no answer to "how many cranes".

@@ -28,6 +28,7 @@ from rag.text import (
     is_noun,
     key_terms,
     names,
+    numbers,
     stem,
     term_in,
     tokenize,
@@ -213,6 +214,16 @@ class Evidence:
         """The values of the wanted kind in a sentence, beyond the question's; a generic name answers no "who"."""
         found = spans(form, text, question)
         return [m for m in found if form is not Form.WHO or not self.is_generic(m.group())]
+
+    def identifies(self, text: str, question: str) -> bool:
+        """The text names or numbers something the question does not ("which resolution…" → "resolution 2100")."""
+        dates = [d.span() for d in DATE.finditer(text)]
+        figures = {
+            m.group().replace(",", "")
+            for m in NUMBER.finditer(text)
+            if not any(a <= m.start() < b for a, b in dates)
+        }
+        return bool(self.values(Form.WHO, text, question) or figures - numbers(question))
 
     def counting(self, form: Form, text: str, question: str) -> list[re.Match[str]]:
         """The values of the wanted kind; for "how many X", only the numbers that count X (or name no unit)."""

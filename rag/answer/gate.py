@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from rag.answer.evidence import Evidence, full_text
 from rag.answer.model import Sentence
@@ -10,6 +11,9 @@ from rag.answer.question import VALUE_FORMS, Form, acronym_asked, counted_nouns
 from rag.policy import Policy
 from rag.retrieve import Passage
 from rag.text import numbers, term_in, tokenize
+
+# "Which resolution…", "which armed group…": the answer names or numbers the thing asked for.
+IDENTIFIES = re.compile(r"^\W*(?:\w+\s+)?which\s+(?!of\b)[a-z]", re.I)
 
 # Each is in [0, 1]; what it asks of the best sentence (with its section heading) and its passage:
 FEATURES = (
@@ -22,7 +26,7 @@ FEATURES = (
     "missing_idf",  # weight of the rarest word the sentence lacks, against the rarest word asked
     "top3_overlap",  # the best overlap among the three best sentences
     "soft_coverage",  # overlap where a missing word counts by its closest word in the sentence
-    "typed_value",  # a date, number, name or long form asked for is in the sentence, beyond those the question gives
+    "typed_value",  # a date, number, name or long form asked for ("which X": a name or number) is in the sentence, beyond the question's
     "other_number",  # a number (or year) the question gives is not in the sentence, which gives another instead
     "counted_value",  # for "how many X": a number in the sentence counts X (or names no unit)
     "unnamed_coverage",  # soft coverage of the question's words outside its names and numbers ("vote", "signed")
@@ -53,8 +57,13 @@ def features(
         "top3_overlap": max(s.overlap for s in ranked[:3]),
         "soft_coverage": evidence.coverage(query, near, soft=True),
         "typed_value": float(
-            (form not in VALUE_FORMS and not acronym_asked(query))
+            (
+                form not in VALUE_FORMS
+                and not acronym_asked(query)
+                and not (form is Form.FACT and IDENTIFIES.search(query))
+            )
             or bool(evidence.values(form, best.text, query))
+            or (form is Form.FACT and evidence.identifies(best.text, query))
         ),
         "other_number": float(bool(asked - said) and bool(said - asked)),
         "counted_value": float(
