@@ -226,6 +226,7 @@ def test_months_are_read_as_the_documents_write_them() -> None:
 def test_that_standing_for_a_thing_points_back() -> None:
     assert is_follow_up("Which base was that in the overall count of closures?")
     assert is_follow_up("Who did that?")
+    assert is_follow_up("How many peacekeepers were killed that year?")
     # "that" leading a clause points nowhere.
     assert not is_follow_up("Which camp that closed first had the most troops?")
 
@@ -347,6 +348,8 @@ def test_what_a_message_says_before_its_question_is_read_as_an_earlier_turn(corp
     assert assistant.ask("MINUSMA had a camp in Kidal. When did it close?").answer.startswith(
         "On 31 October 2023"
     )
+    dated = assistant.ask("I am asking about 2022. How many MINUSMA peacekeepers were killed that year?")
+    assert "2022" in dated.standalone_question and dated.answer.startswith("14 [1]."), dated.answer
 
 
 def test_question_asked_beside_instructions_is_answered_without_them(corpus_runtime) -> None:  # noqa: ANN001

@@ -119,6 +119,7 @@ POINTS_BACK = re.compile(
     r"|(?:after|before|since|until|by) that"
     # "that" standing for a thing, not leading a clause: "Which base was that in the count?", "Who did that?"
     r"|that(?=\s*(?:[?!.,]|$|(?:in|on|at|of|for|by|with|from|about|to)\b))"
+    r"|(?:that|the same) (?:year|month|week|day|date|time)"
     rf"|the same)\b|{_LEADS}",
     re.I,
 )
