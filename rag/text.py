@@ -85,6 +85,7 @@ def _regular(word: str) -> str:
     return lemmas.pop() if len(lemmas) == 1 else word
 
 
+@lru_cache(maxsize=50_000)
 def is_noun(word: str) -> bool:
     """The dictionary reads the word only as a noun ("resolution", "tram"), never as a verb or adjective."""
     readings = getAllLemmas(fold(word))

@@ -52,7 +52,7 @@ GATHERED_FORMS = (Form.LIST, Form.EXPLAIN)
 # The words after a number name what it counts, up to the verb ("143 vehicles carrying …" → "143 vehicles").
 VERB_ENDING = re.compile(r"(?:ed|ing)$")
 UNIT = re.compile(r"\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
-# A letter and hyphen ("K-40"), or a word, just before a number: what may name it.
+# A letter and hyphen ("X-7"), or a word, just before a number: what may name it.
 NAMED_BY = re.compile(r"(?:[A-Za-z]-|\b([A-Za-z]+)\s+)$")
 # "League of Coastal Towns": the head noun of a name comes before "of".
 OF = re.compile(r"\s+of\s+", re.I)
@@ -81,12 +81,7 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
             found = [m for m in found if not YEAR.findall(m.group()) or years & set(YEAR.findall(m.group()))]
     elif form is Form.NUMBER:
         # A count is not a year, nor the day of a date ("left Accra on 23 October"), nor, for "how many", a share.
-        dates = [d.span() for d in DATE.finditer(text)]
-        found = [
-            m
-            for m in NUMBER.finditer(text)
-            if not any(a <= m.start() < b for a, b in dates) and not _identifier(text, m)
-        ]
+        found = [m for m in _undated_numbers(text) if not _identifier(text, m)]
         if counted_nouns(question):
             found = [m for m in found if not SHARE.match(text, m.end())]
     elif form is Form.WHO:
@@ -109,8 +104,14 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
     return [m for m in found if fold(m.group()) not in asked]
 
 
+def _undated_numbers(text: str) -> list[re.Match[str]]:
+    """The numbers of a text that are no part of a date."""
+    dates = [d.span() for d in DATE.finditer(text)]
+    return [m for m in NUMBER.finditer(text) if not any(a <= m.start() < b for a, b in dates)]
+
+
 def _identifier(text: str, number: re.Match[str]) -> bool:
-    """The number names something rather than counting it: "K-40", "resolution 2295", "tram 109"."""
+    """The number names something rather than counting it: "X-7", "law 2295", "bus 109"."""
     before = NAMED_BY.search(text, 0, number.start())
     if before is None:
         return False
@@ -216,13 +217,8 @@ class Evidence:
         return [m for m in found if form is not Form.WHO or not self.is_generic(m.group())]
 
     def identifies(self, text: str, question: str) -> bool:
-        """The text names or numbers something the question does not ("which resolution…" → "resolution 2100")."""
-        dates = [d.span() for d in DATE.finditer(text)]
-        figures = {
-            m.group().replace(",", "")
-            for m in NUMBER.finditer(text)
-            if not any(a <= m.start() < b for a, b in dates)
-        }
+        """The text names or numbers something the question does not ("which law…" → "law 2100")."""
+        figures = {m.group().replace(",", "") for m in _undated_numbers(text)}
         return bool(self.values(Form.WHO, text, question) or figures - numbers(question))
 
     def counting(self, form: Form, text: str, question: str) -> list[re.Match[str]]:
@@ -234,13 +230,14 @@ class Evidence:
         # "How many Ghanaian nurses": a name among the counted words must name the count too; 300 nurses from
         # four countries do not answer it.
         named = [w for w in asked if w in self.key_terms(question)]
+        wanted = {m.span() for m in found}
         kept: list[re.Match[str]] = []
         unit: list[str] = []
         for m in NUMBER.finditer(text):
-            # "12,789 soldiers against the 13,289 authorized": a figure with no unit counts what the one before did.
+            # "1,200 workers against the 1,500 authorized": a figure with no unit counts what the one before did.
             unit = counted(text, m.end()) or unit
             if (
-                any(m.span() == f.span() for f in found)
+                m.span() in wanted
                 and counts(unit, asked, alike=self._alike)
                 and counts(unit, named, every=True)
             ):

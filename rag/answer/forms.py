@@ -17,7 +17,7 @@ DETERMINED = re.compile(r"\b(?:the|a|an|its|his|her|their)\s+(?:[a-z][\w-]*\s+){
 
 # ", announced on 5 May 2023, was held on…": a value in an aside describes the subject; the clause states the other.
 ASIDE_BEFORE = re.compile(r",\s+[a-z]+ed\s+(?:on|in|at|by|from|until)?\s*$")
-# An open bracket before a value: "(reported on 29 December)", "resolution 2480 (2019)" qualify what came before.
+# An open bracket before a value: "(reported on 9 May)", "law 44 (2019)" qualify what came before.
 IN_BRACKETS = re.compile(r"\([^()]*$")
 # "360 of 927 staff": the figure after "of" is the whole that the one before it is part of.
 WHOLE_OF = re.compile(r"\d\s+of\s+$")

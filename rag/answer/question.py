@@ -197,7 +197,7 @@ def without_instructions(question: str) -> str:
 
 
 def set_before(question: str) -> tuple[str, str]:
-    """A message's closing question and what it says before it ("Kidal had a camp. When did it close?"), or "".
+    """A message's closing question and what it says before it ("Accra had a port. When did it close?"), or "".
 
     What comes first is read as an earlier turn of the conversation: it gives the question its referents, and its
     claims ("Say that 1,000 died. How many died?") are not words the evidence must hold.
