@@ -186,11 +186,17 @@ class Service:
             runtime = self.runtime
             if runtime.store.generation() != runtime.store.opened:
                 log.warning("the index changed (an ingest ran); reopening it")
+                in_process = not self.settings.chroma_host
+                if in_process:
+                    # chromadb keeps one reader per path, with the vectors it read: only once it is closed does
+                    # a new one read the files now there (a question searching at this instant is refused)
+                    runtime.store.close()
                 fresh = runtime.renewed()
                 _ = fresh.assistant
                 fresh.keyword.wait()  # the changed index is served whole: questions meanwhile wait, then get it
                 self.runtime = fresh
-                runtime.store.close()
+                if not in_process:
+                    runtime.store.close()
             return self.runtime
 
     def readiness(self) -> tuple[int, dict[str, object]]:

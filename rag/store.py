@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import chromadb
 import numpy as np
+from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 from langchain_core.documents import Document
@@ -154,9 +155,14 @@ def make_client(settings: Settings) -> chromadb.ClientAPI:
             settings=ChromaSettings(anonymized_telemetry=False, **auth),
         )
     settings.index_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(
-        path=str(settings.index_dir), settings=ChromaSettings(anonymized_telemetry=False)
-    )
+    path = str(settings.index_dir)
+    try:
+        return chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False))
+    except Exception:
+        # chromadb caches a path's reader before starting it and keeps one that failed to start: every later
+        # client of the path would get that broken one, even once the index is rebuilt there
+        SharedSystemClient._identifier_to_system.pop(path, None)
+        raise
 
 
 class Store:
@@ -167,12 +173,21 @@ class Store:
         self.embeddings = embeddings
         try:
             self.client = make_client(settings)
+        except Exception as exc:
+            raise RetrievalUnavailable(f"cannot open the index: {exc}") from exc
+        # chromadb keeps one client per path: one left open on broken files would also read the index rebuilt there
+        try:
             self.collection = self.client.get_or_create_collection(
                 settings.collection, metadata={"hnsw:space": "cosine"}
             )
         except Exception as exc:
+            self.close()
             raise RetrievalUnavailable(f"cannot open the index: {exc}") from exc
-        self.opened = self.generation()
+        try:
+            self.opened = self.generation()
+        except RetrievalUnavailable:
+            self.close()
+            raise
 
     def generation(self) -> tuple[int, int]:
         """Which index is there now: a rebuild or a changing ingest gives a new value; raises when it is gone.

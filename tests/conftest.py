@@ -12,6 +12,7 @@ from rag.config import Settings
 from rag.ingest import ingest
 from rag.runtime import Runtime
 from rag.store import Store, load_embeddings
+from tests.servers import API_KEY, KEYED_LIMIT, PARTNER
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,6 +92,41 @@ def app_url(server_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     data_dir = tmp_path_factory.mktemp("app-data")
     with app_server(server_index, data_dir) as url:
         yield url, data_dir
+
+
+@pytest.fixture(scope="session")
+def extractive_app(server_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The real app answering extractively with no practical rate limit; yields its `Served`."""
+    from tests.servers import serve_app
+
+    data = tmp_path_factory.mktemp("extractive")
+    with serve_app(server_index, data, llm="extractive", rate_limit_per_min="100000") as app:
+        yield app
+
+
+@pytest.fixture(scope="session")
+def partner_app(server_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One app that answers one question at a time with one waiting, and lets only PARTNER call it."""
+    from tests.servers import app_server
+
+    data = tmp_path_factory.mktemp("partner")
+    with app_server(server_index, data, max_concurrent="1", queue_size="1", allowed_origins=PARTNER) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def keyed_app(server_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with RAG_API_KEYS set, believing X-Forwarded-For from loopback, and a low rate limit."""
+    from tests.servers import app_server
+
+    data = tmp_path_factory.mktemp("keyed")
+    settings = {
+        "api_keys": f"other-key,{API_KEY}",
+        "llm": "extractive",
+        "rate_limit_per_min": str(KEYED_LIMIT),
+    }
+    with app_server(server_index, data, trusted_proxies="127.0.0.1", **settings) as url:
+        yield url
 
 
 PLANTED = """---

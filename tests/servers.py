@@ -32,6 +32,11 @@ class Served:
     log: Path
 
 
+PARTNER = "https://partner.example"  # the one site the partner_app fixture lets call it
+API_KEY = "sk-minusma-test"  # the keyed_app fixture's key
+KEYED_LIMIT = 6  # the keyed_app fixture's requests per client per minute
+
+
 def free_port() -> int:
     """A loopback port nobody listens on."""
     with socket.socket() as s:

@@ -34,7 +34,7 @@ def test_bench_smoke_run_writes_every_section(server_index: Path, tmp_path: Path
         "answer latency, default LLM",
         "cold start (in-process Chroma)",
         "cold start against index size",
-        "2 replica(s) on one Chroma server",
+        "1 replica(s) on one Chroma server",
         "## Replicas: latency against concurrent clients",
         "memory (in-process Chroma)",
         "## Scale-out",

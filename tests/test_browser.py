@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers import ROOT, app_server, free_port
+from tests.servers import ROOT, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -148,32 +148,30 @@ def test_widget_on_another_site_answers_with_citations_and_takes_feedback(
     page.close()
 
 
-def test_foreign_site_cannot_frame_or_call_the_api(browser, server_index, host_page, tmp_path) -> None:  # noqa: ANN001
+def test_foreign_site_cannot_frame_or_call_the_api(browser, partner_app, host_page) -> None:  # noqa: ANN001
     site, pages = host_page
-    with app_server(
-        server_index, tmp_path, llm="extractive", allowed_origins="https://partner.example"
-    ) as url:
-        pages["/"] = f'<!doctype html><html><body><iframe id="chat" src="{url}/embed"></iframe></body></html>'
-        page = browser.new_page()
-        blocked: list[str] = []
-        page.on("console", lambda msg: blocked.append(msg.text))
-        page.goto(site)
-        page.wait_for_timeout(2000)
-        embedded = page.frames[-1]
-        assert embedded.url != f"{url}/embed" or not embedded.locator("#ask").count(), "the embed page loaded"
-        assert any("frame-ancestors" in text for text in blocked)
-        result = page.evaluate(
-            """async (api) => {
-                try {
-                    const r = await fetch(api, {method: "POST", headers: {"Content-Type": "application/json"},
-                                                body: JSON.stringify({question: "When was the Kidal camp closed?"})});
-                    return "read: " + (await r.text()).slice(0, 40);
-                } catch (e) { return "blocked: " + e.name; }
-            }""",
-            f"{url}/api/ask",
-        )
-        assert result.startswith("blocked"), result
-        page.close()
+    url = partner_app  # only https://partner.example may frame it or call it
+    pages["/"] = f'<!doctype html><html><body><iframe id="chat" src="{url}/embed"></iframe></body></html>'
+    page = browser.new_page()
+    blocked: list[str] = []
+    page.on("console", lambda msg: blocked.append(msg.text))
+    page.goto(site)
+    page.wait_for_timeout(2000)
+    embedded = page.frames[-1]
+    assert embedded.url != f"{url}/embed" or not embedded.locator("#ask").count(), "the embed page loaded"
+    assert any("frame-ancestors" in text for text in blocked)
+    result = page.evaluate(
+        """async (api) => {
+            try {
+                const r = await fetch(api, {method: "POST", headers: {"Content-Type": "application/json"},
+                                            body: JSON.stringify({question: "When was the Kidal camp closed?"})});
+                return "read: " + (await r.text()).slice(0, 40);
+            } catch (e) { return "blocked: " + e.name; }
+        }""",
+        f"{url}/api/ask",
+    )
+    assert result.startswith("blocked"), result
+    page.close()
 
 
 def test_gradio_web_component_works_offline_from_the_app(browser, app_url, host_page) -> None:  # noqa: ANN001

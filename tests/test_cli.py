@@ -1,4 +1,4 @@
-"""The CLI's exact JSON formats, through the real command line."""
+"""The CLI's exact JSON formats: through the real command line, and in-process where only the format is at stake."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from rag.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,10 +29,25 @@ def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
     )
 
 
-def test_ask_json_format(cli_env: dict[str, str]) -> None:
-    out = cli(["ask", "When was the Kidal camp closed?", "--json"], cli_env)
-    assert out.returncode == 0, out.stderr
-    answer = json.loads(out.stdout)
+def in_process(
+    args: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> str:
+    """`python -m rag <args>` run in this process (no interpreter start); returns its standard output."""
+    for name, value in env.items():
+        if name.startswith("RAG_"):
+            monkeypatch.setenv(name, value)
+    code = main(args)
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return out.out
+
+
+def test_ask_json_format(
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer = json.loads(
+        in_process(["ask", "When was the Kidal camp closed?", "--json"], cli_env, monkeypatch, capsys)
+    )
     assert set(answer) == {"answer", "refused", "sources", "answer_id"}
     assert answer["refused"] is False and "31 October 2023" in answer["answer"]
     for source in answer["sources"]:
@@ -39,7 +56,12 @@ def test_ask_json_format(cli_env: dict[str, str]) -> None:
         assert f"[{source['n']}]" in answer["answer"]
 
 
-def test_ask_with_history_file(cli_env: dict[str, str], tmp_path: Path) -> None:
+def test_ask_with_history_file(
+    cli_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     history = tmp_path / "history.json"
     history.write_text(
         json.dumps(
@@ -49,9 +71,8 @@ def test_ask_with_history_file(cli_env: dict[str, str], tmp_path: Path) -> None:
             ]
         )
     )
-    out = cli(["ask", "What happened to its last convoy?", "--history", str(history), "--json"], cli_env)
-    assert out.returncode == 0, out.stderr
-    assert "explosive" in json.loads(out.stdout)["answer"].lower()
+    args = ["ask", "What happened to its last convoy?", "--history", str(history), "--json"]
+    assert "explosive" in json.loads(in_process(args, cli_env, monkeypatch, capsys))["answer"].lower()
 
 
 def test_bad_history_file_is_a_clear_error(cli_env: dict[str, str], tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -21,13 +20,14 @@ import httpx
 import pytest
 
 from bench.load import rss_mb
-from rag import api
+from rag import api, cli
 from rag.answer import LLM_DOWN_NOTE
 from rag.api import SEARCH_DOWN, Service
 from rag.config import Settings
 from rag.errors import RetrievalUnavailable
 from rag.evaluate import load_items
 from rag.ingest import EMBED_BATCH, chunk_document, discover, load_document
+from rag.runtime import Runtime
 from tests.fake_llm import fake_openai
 from tests.servers import (
     ROOT,
@@ -137,35 +137,56 @@ def test_s11_stream_cut_mid_answer_is_flagged_and_history_stays_usable(
             assert follow.status_code == 200 and follow.json()["answer"]
 
 
-def test_s13_index_deleted_while_serving_then_rebuilt(own_index: Path, tmp_path: Path) -> None:
+def test_an_index_rebuilt_while_serving_is_read_afresh(own_index: Path, docs_dir: Path, embeddings) -> None:  # noqa: ANN001
+    settings = Settings(index_dir=own_index, llm="extractive")
+    service = Service(settings, Runtime(settings, embeddings=embeddings))
+    service.loading.acquire()
+    service.load()
+    whole = service.current().store.count()
+    shutil.rmtree(own_index)
+    build_index(own_index, corpus_dir=str(docs_dir))  # the same path, other files
+    rebuilt = service.current()
+    assert 0 < rebuilt.store.count() < whole
+    found = rebuilt.retriever.invoke("Who was the spokeswoman of MINUSMA?")
+    assert found and {Path(d.metadata["source"]).parent for d in found} == {docs_dir}
+
+
+def test_s13_s14_index_corrupted_or_deleted_while_serving_then_rebuilt(
+    own_index: Path, docs_dir: Path, tmp_path: Path
+) -> None:
     with serve_app(own_index, tmp_path / "app", llm="extractive", rate_limit_per_min="1000") as app:
         assert ask(app.url).json()["sources"]
-        shutil.rmtree(own_index)
+        whole = httpx.get(app.url + "/readyz").json()["chunks"]
+        with (own_index / "chroma.sqlite3").open("r+b") as db:  # S14: the database is corrupted
+            db.truncate(1024)
         assert wait_for_status(app.url + "/readyz", 503)
+        broken = ask(app.url)
+        assert broken.status_code == 503 and broken.json()["detail"] == SEARCH_DOWN
+        shutil.rmtree(own_index)  # S13: then deleted
         gone = ask(app.url)
         assert gone.status_code == 503 and gone.json()["detail"] == SEARCH_DOWN
         with pytest.raises(Exception, match="Search is unavailable"):
             chat(app.url, QUESTION)
         assert httpx.get(app.url + "/healthz").status_code == 200, "the process is still up"
-        build_index(own_index)  # `python -m rag ingest` rebuilds it; the server reopens it
+        build_index(
+            own_index, corpus_dir=str(docs_dir)
+        )  # rebuilt, from fewer documents; the server reopens it
         assert wait_for_status(app.url + "/readyz", 200)
-        assert "2100" in ask(app.url).json()["answer"]
-
-
-def test_s14_database_corrupted_while_serving(own_index: Path, tmp_path: Path) -> None:
-    with serve_app(own_index, tmp_path / "app", llm="extractive", rate_limit_per_min="1000") as app:
-        assert ask(app.url).json()["sources"]
-        with (own_index / "chroma.sqlite3").open("r+b") as db:
-            db.truncate(1024)
-        assert wait_for_status(app.url + "/readyz", 503)
-        broken = ask(app.url)
-        assert broken.status_code == 503 and broken.json()["detail"] == SEARCH_DOWN
-        assert httpx.get(app.url + "/healthz").status_code == 200
+        assert httpx.get(app.url + "/readyz").json()["chunks"] < whole, (
+            "the rebuilt index, not the deleted one"
+        )
+        answer = ask(app.url, "Who was the spokeswoman of MINUSMA?").json()
+        cited = {Path(s["source"]).parent for s in answer["sources"]}
+        assert cited == {docs_dir}, "only the documents the index was rebuilt from are cited"
 
 
 @pytest.mark.parametrize("damage", ["truncated", "empty"])
 def test_s14_broken_or_empty_index_at_startup_is_an_error(
-    damage: str, server_index: Path, tmp_path: Path
+    damage: str,
+    server_index: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     index = tmp_path / "index"
     if damage == "truncated":
@@ -173,13 +194,11 @@ def test_s14_broken_or_empty_index_at_startup_is_an_error(
         (index / "chroma.sqlite3").write_bytes((index / "chroma.sqlite3").read_bytes()[:1024])
     else:
         index.mkdir()
-    env = clean_env(RAG_INDEX_DIR=str(index), RAG_LLM="extractive")
-    cli = subprocess.run(
-        [sys.executable, "-m", "rag", "ask", QUESTION], env=env, cwd=ROOT, capture_output=True, text=True
-    )
-    assert cli.returncode == 1 and cli.stderr.startswith("error: ") and "Traceback" not in cli.stderr, (
-        cli.stderr
-    )
+    monkeypatch.setenv("RAG_INDEX_DIR", str(index))
+    monkeypatch.setenv("RAG_LLM", "extractive")
+    assert cli.main(["ask", QUESTION]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err, err
     with serve_app(index, tmp_path / "app", None, "/healthz", llm="extractive") as app:
         assert wait_for_status(app.url + "/readyz", 503, 30)
         time.sleep(1)
@@ -248,7 +267,9 @@ EMPTY_PDF = (
 )
 
 
-def test_s25_bad_documents_are_reported_and_skipped_the_rest_ingested_once(tmp_path: Path) -> None:
+def test_s25_bad_documents_are_reported_and_skipped_the_rest_ingested_once(
+    tmp_path: Path, embeddings
+) -> None:  # noqa: ANN001
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "good.md").write_text(
@@ -274,29 +295,16 @@ def test_s25_bad_documents_are_reported_and_skipped_the_rest_ingested_once(tmp_p
     again = ingest_report(tmp_path / "index", docs, max_file_mb="0.05")
     assert again["embedded"] == 0 and again["total"] == first["total"] and "4 unchanged" in str(again["out"])
     assert "loading the embedding model" not in str(again["out"]), "an unchanged re-ingest loads no model"
-    env = clean_env(RAG_INDEX_DIR=str(tmp_path / "index"), RAG_LLM="extractive")
+    assistant = Runtime(
+        Settings(index_dir=tmp_path / "index", llm="extractive"), embeddings=embeddings
+    ).assistant
     for question, absent in (
         ("What is the secret codeword?", "PELICAN"),
         ("Did the Kidal convoy reach Gao?", "\u200b"),
     ):
-        done = subprocess.run(
-            [sys.executable, "-m", "rag", "ask", "--json", question],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        )
-        answer = json.loads(done.stdout)
+        answer = assistant.ask(question).to_json()
         assert absent not in json.dumps(answer, ensure_ascii=False), answer
         assert all(absent not in s["text"] for s in answer["sources"])
-
-
-@pytest.fixture(scope="module")
-def load_server(server_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    with serve_app(
-        server_index, tmp_path_factory.mktemp("load"), llm="extractive", rate_limit_per_min="100000"
-    ) as app:
-        yield app
 
 
 def content(body: dict) -> dict:
@@ -304,13 +312,13 @@ def content(body: dict) -> dict:
     return {k: v for k, v in body.items() if k != "answer_id"}
 
 
-def test_s16_fifty_concurrent_chats_get_their_own_answers_or_a_clean_busy(load_server) -> None:  # noqa: ANN001
-    url = load_server.url
+def test_s16_fifty_concurrent_chats_get_their_own_answers_or_a_clean_busy(extractive_app) -> None:  # noqa: ANN001
+    url = extractive_app.url
     items = [i for i in load_items(ROOT / "eval" / "qa.jsonl") if "q" in i and not i.get("unanswerable")]
     questions = list(dict.fromkeys(i["q"] for i in items))[:50]
     assert len(questions) == 50
     expected = {q: content(ask(url, q).json()) for q in questions}  # one at a time first
-    baseline_mb = rss_mb(load_server.proc.pid)
+    baseline_mb = rss_mb(extractive_app.proc.pid)
 
     def once(question: str) -> httpx.Response:
         return ask(url, question)
@@ -339,11 +347,11 @@ def test_s16_fifty_concurrent_chats_get_their_own_answers_or_a_clean_busy(load_s
             answered = list(pool.map(until_answered, questions))
         assert [content(a) for a in answered] == [expected[q] for q in questions]
         assert len({a["answer_id"] for a in answered}) == len(questions), "each answer has its own id"
-    grown = rss_mb(load_server.proc.pid) - baseline_mb
+    grown = rss_mb(extractive_app.proc.pid) - baseline_mb
     assert grown < 80, f"memory grew {grown:.0f} MB over 150 concurrent answers"
 
 
-def test_s16_chat_load_through_gradio_has_no_cross_talk(load_server) -> None:  # noqa: ANN001
+def test_s16_chat_load_through_gradio_has_no_cross_talk(extractive_app) -> None:  # noqa: ANN001
     questions = [
         "When was the Kidal camp closed?",
         "Which resolution established MINUSMA?",
@@ -351,7 +359,7 @@ def test_s16_chat_load_through_gradio_has_no_cross_talk(load_server) -> None:  #
     ]
     marks = ["31 October 2023", "2100", "Sanogo"]
     outcomes = []
-    with chat_client(load_server.url) as client:
+    with chat_client(extractive_app.url) as client:
         jobs = [(m, client.submit(q, api_name="/chat")) for q, m in zip(questions * 4, marks * 4)]
         for mark, job in jobs:
             try:

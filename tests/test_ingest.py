@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import pytest
+
 from rag.config import Settings
+from rag.errors import RetrievalUnavailable
 from rag.ingest import chunk_document, ingest, load_document
+from rag.store import Store
 
 
 def run(paths: list[Path], store, settings):  # noqa: ANN001, ANN201
@@ -153,3 +158,19 @@ def test_a_line_leading_in_to_a_list_stays_with_the_list(tmp_path: Path) -> None
     chunks = chunk_document(load_document(path, 10**6), "deaths.md", "h", settings)
     lead = [c.text for c in chunks if "The totals differ by source:" in c.text]
     assert len(lead) == 1 and "- 1 deaths" in lead[0]  # the list has more than one chunk's worth
+
+
+def test_an_index_that_failed_to_open_is_read_afresh_once_rebuilt(
+    docs_dir: Path, tmp_path: Path, embeddings
+) -> None:  # noqa: ANN001
+    settings = Settings(index_dir=tmp_path / "index", llm="extractive")
+    store = Store(settings, embeddings)
+    ingest([docs_dir], store=store, settings=settings)
+    store.close()
+    with (settings.index_dir / "chroma.sqlite3").open("r+b") as db:
+        db.truncate(1024)
+    with pytest.raises(RetrievalUnavailable, match="cannot open the index"):
+        Store(settings, embeddings)
+    shutil.rmtree(settings.index_dir)  # what an operator does with a broken index: delete it and ingest again
+    rebuilt = Store(settings, embeddings)
+    assert ingest([docs_dir], store=rebuilt, settings=settings).added and rebuilt.count() > 0

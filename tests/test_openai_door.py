@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import httpx
 import openai
@@ -18,10 +16,9 @@ from openai.types.chat import ChatCompletionMessageParam
 from rag.api import Service
 from rag.runtime import Runtime
 from rag.ui import create_app
-from tests.servers import app_server
+from tests.servers import API_KEY, KEYED_LIMIT
 
 QUESTION = "When was the Kidal camp closed?"
-KEY = "sk-minusma-test"
 
 
 def client(url: str, key: str = "not-needed-on-loopback") -> openai.OpenAI:
@@ -124,33 +121,24 @@ def test_feedback_refuses_unknown_ids_and_bad_ratings(app_url) -> None:  # noqa:
     assert after == before
 
 
-@pytest.fixture(scope="module")
-def keyed(server_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app with RAG_API_KEYS set, believing X-Forwarded-For from loopback, and a low rate limit."""
-    data = tmp_path_factory.mktemp("keyed")
-    settings = {"api_keys": f"other-key,{KEY}", "llm": "extractive", "rate_limit_per_min": "6"}
-    with app_server(server_index, data, trusted_proxies="127.0.0.1", **settings) as url:
-        yield url
-
-
-def test_keys_are_required_from_anywhere_when_set(keyed: str) -> None:
+def test_keys_are_required_from_anywhere_when_set(keyed_app: str) -> None:
     with pytest.raises(openai.AuthenticationError, match="Invalid or missing API key"):
-        client(keyed, "wrong").models.list()
+        client(keyed_app, "wrong").models.list()
     remote = {"X-Forwarded-For": "203.0.113.9"}
-    assert httpx.get(f"{keyed}/v1/models", headers=remote).status_code == 401
-    ok = httpx.get(f"{keyed}/v1/models", headers={**remote, "Authorization": f"Bearer {KEY}"})
+    assert httpx.get(f"{keyed_app}/v1/models", headers=remote).status_code == 401
+    ok = httpx.get(f"{keyed_app}/v1/models", headers={**remote, "Authorization": f"Bearer {API_KEY}"})
     assert ok.status_code == 200
-    reply = client(keyed, KEY).chat.completions.create(
+    reply = client(keyed_app, API_KEY).chat.completions.create(
         model="minusma-chat", messages=[{"role": "user", "content": QUESTION}]
     )
     assert "31 October 2023" in (reply.choices[0].message.content or "")
 
 
-def test_the_rate_limit_covers_the_openai_door(keyed: str) -> None:
-    headers = {"Authorization": f"Bearer {KEY}", "X-Forwarded-For": "198.51.100.7"}
-    codes = [httpx.get(f"{keyed}/v1/models", headers=headers).status_code for _ in range(8)]
-    assert codes[:6] == [200] * 6 and codes[6:] == [429, 429]
-    limited = client(keyed, KEY)
+def test_the_rate_limit_covers_the_openai_door(keyed_app: str) -> None:
+    headers = {"Authorization": f"Bearer {API_KEY}", "X-Forwarded-For": "198.51.100.7"}
+    codes = [httpx.get(f"{keyed_app}/v1/models", headers=headers).status_code for _ in range(KEYED_LIMIT + 2)]
+    assert codes == [200] * KEYED_LIMIT + [429, 429]
+    limited = client(keyed_app, API_KEY)
     with pytest.raises(
         openai.RateLimitError
     ):  # the loopback client has used its minute too (earlier test + here)

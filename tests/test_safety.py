@@ -296,13 +296,11 @@ def test_s12_missing_embedding_model_exits_with_a_clear_message(command: list[st
 
 
 def test_s24_default_index_is_in_process_and_only_the_app_port_listens(
-    server_index: Path, tmp_path: Path
+    server_index: Path,
+    extractive_app,  # noqa: ANN001
 ) -> None:
-    from tests.servers import serve_app
-
-    with serve_app(server_index, tmp_path, llm="extractive") as served:
-        ports = listening_ports(served.proc.pid)
-    assert ports == {served.port}, ports
+    ports = listening_ports(extractive_app.proc.pid)
+    assert ports == {extractive_app.port}, ports
     from rag.store import make_client
 
     client = make_client(Settings(index_dir=server_index))
