@@ -12,7 +12,7 @@ from rag.config import Settings
 from rag.ingest import ingest
 from rag.runtime import Runtime
 from rag.store import Store, load_embeddings
-from tests.servers import API_KEY, KEYED_LIMIT, PARTNER
+from tests.servers import API_KEY, KEYED_LIMIT, PARTNER, Served
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,7 +95,7 @@ def app_url(server_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 
 @pytest.fixture(scope="session")
-def extractive_app(server_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def extractive_app(server_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The real app answering extractively with no practical rate limit; yields its `Served`."""
     from tests.servers import serve_app
 
