@@ -104,6 +104,10 @@ def test_a_name_the_translation_lost_is_added_back_word_by_word(corpus_runtime) 
         "Qui Assimi Goïta a-t-il fait arrêter en 2021 ?"
     )
     assert answer.standalone_question.startswith(lossy) and "Assimi Goïta" in answer.standalone_question
+    # The question's first word is capitalised because it comes first: "La" names nothing, though the corpus has it.
+    whole = "When did the CMA sign the Algiers agreement?"
+    answer = make(corpus_runtime, FakeListLLM(responses=[whole])).ask("La CMA a signé l'accord d'Alger quand ?")
+    assert answer.standalone_question == whole
 
 
 def test_a_word_the_translation_left_untranslated_does_not_count_against_the_evidence(corpus_runtime) -> None:  # noqa: ANN001

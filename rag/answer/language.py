@@ -106,9 +106,10 @@ class Language:
         lost = [
             word
             for n in names(ELISION.sub("", question))
-            if not (question.startswith(n) and " " not in n)  # "Le…": every sentence starts with a capital
             for word in n.split()
-            if fold(word) not in STOPWORDS
+            # "La CMA…": every sentence starts with a capital, so the question's first word names nothing.
+            if not question.lstrip().startswith(word)
+            and fold(word) not in STOPWORDS
             and stem(fold(word)) in self.vocabulary.frequencies
             and not term_in(word, text)
         ]
