@@ -106,7 +106,9 @@ def test_a_name_the_translation_lost_is_added_back_word_by_word(corpus_runtime) 
     assert answer.standalone_question.startswith(lossy) and "Assimi Goïta" in answer.standalone_question
     # The question's first word is capitalised because it comes first: "La" names nothing, though the corpus has it.
     whole = "When did the CMA sign the Algiers agreement?"
-    answer = make(corpus_runtime, FakeListLLM(responses=[whole])).ask("La CMA a signé l'accord d'Alger quand ?")
+    answer = make(corpus_runtime, FakeListLLM(responses=[whole])).ask(
+        "La CMA a signé l'accord d'Alger quand ?"
+    )
     assert answer.standalone_question == whole
 
 
@@ -671,27 +673,3 @@ def test_what_an_acronym_stands_for_is_its_long_form(corpus_runtime) -> None:  #
         )
         == []
     )
-
-
-def test_a_value_stated_of_another_name_does_not_answer(corpus_runtime) -> None:  # noqa: ANN001
-    evidence = make(corpus_runtime).evidence
-    query = "When did the council close its library at Brives?"
-    other = "On 3 May 2010 the council closed its library at Vernoux, after the earlier closures at Brives and Alde."
-    same = "On 3 May 2010 the council closed its library at Brives, after the earlier closure at Vernoux."
-    assert not evidence.by_asked_name(Form.DATE, other, query)
-    assert evidence.by_asked_name(Form.DATE, same, query)
-    # Only a value asked for is placed: a sentence with none, or a question naming nothing specific, is not judged.
-    assert evidence.by_asked_name(Form.DATE, "The library at Vernoux was closed.", query)
-    assert evidence.by_asked_name(Form.DATE, other, "When did the council close its library?")
-    # A clause whose subject points back is said of the name before it.
-    line = "The Blue Line opened in 2014. It runs 14.2 kilometres from Tillery Point to Northgate."
-    assert evidence.by_asked_name(Form.NUMBER, line, "How long is the Blue Line?")
-
-
-def test_a_word_the_corpus_never_uses_is_matched_by_the_closest_word(corpus_runtime) -> None:  # noqa: ANN001
-    text = "Anna Berg wrote the first history of the league. Anna Berg was the first head of the league."
-    ranked = rank_one(corpus_runtime, "Who was the first boss of the league?", Form.WHO, text)
-    by_text = {s.text: s for s in ranked}
-    head, history = by_text["Anna Berg was the first head of the league."], by_text[text.split(". ")[0] + "."]
-    assert head.overlap > history.overlap
-    assert ranked[0] is head

@@ -11,7 +11,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from rag.answer.model import Sentence
-from rag.answer.question import ASKS_DAY, VALUE_FORMS, Form, acronym_asked, counted_nouns, presupposes
+from rag.answer.question import ASKS_DAY, Form, acronym_asked, counted_nouns, presupposes
 from rag.policy import Policy
 from rag.retrieve import Passage, Vocabulary
 from rag.text import (
@@ -47,8 +47,6 @@ POINTS_BACK = re.compile(
 DEFINITE = re.compile(r"the\s+([a-z][\w-]*)(?:\s+([a-z][\w-]*))?")
 # Capitalised words (with "of", "for"… between) ending just before "(ACRONYM)"; {} is the escaped acronym.
 LONG_FORM = r"(?:[A-Z][\w'’-]*\s+(?:(?:of|for|de|du|des|the|and|in|la|le|pour)\s+)*)+(?=\((?i:{})\))"
-# Where a clause ends: the value of "On 8 May it closed the camp at B, after A" is said of B.
-CLAUSE_BREAK = re.compile(r",\s|[;:()–—]|\s-\s|(?<=[.!?])\s")
 # The forms whose answer gathers several sentences, where one that names nothing crowds out one that does.
 GATHERED_FORMS = (Form.LIST, Form.EXPLAIN)
 # The words after a number name what it counts, up to the verb ("143 vehicles carrying …" → "143 vehicles").
@@ -223,34 +221,6 @@ class Evidence:
         figures = {m.group().replace(",", "") for m in _undated_numbers(text)}
         return bool(self.values(Form.WHO, text, question) or figures - numbers(question))
 
-    def by_asked_name(self, form: Form, text: str, question: str) -> bool:
-        """No value asked for is stated, in its clause, of a name the question lacks instead of one it gives.
-
-        "When did it close its camp at A?" is not answered by "On 8 May it closed its camp at B, after A and C".
-        """
-        values = self.values(form, text, question) if form in VALUE_FORMS else []
-        asked = [w for n in names(question) if self._specific(n) for w in n.split()]
-        if not values or not asked:
-            return True
-        for value in values:
-            start = max((m.end() for m in CLAUSE_BREAK.finditer(text, 0, value.start())), default=0)
-            end = next((m.start() for m in CLAUSE_BREAK.finditer(text, value.end())), len(text))
-            clause = text[start:end].replace(value.group(), " ")
-            rivals = [
-                n
-                for n in names(clause)
-                if self._specific(n) and not any(term_in(w, question) for w in n.split())
-            ]
-            # "It runs 14 km from B": a clause whose subject points back is said of the name before it.
-            said = clause if not POINTS_BACK.match(clause.strip()) else text
-            if not rivals or any(term_in(w, said) for w in asked):
-                return True
-        return False
-
-    def _specific(self, name: str) -> bool:
-        """A name that singles something out: not generic in this corpus, not a month, not a figure."""
-        return not self.is_generic(name) and not name[0].isdigit() and fold(name) not in FOLDED_MONTHS
-
     def counting(self, form: Form, text: str, question: str) -> list[re.Match[str]]:
         """The values of the wanted kind; for "how many X", only the numbers that count X (or name no unit)."""
         found = self.values(form, text, question)
@@ -332,7 +302,6 @@ class Evidence:
         lead = dict(zip(frames, (self._sentence_vectors(frames) @ query_vector).tolist())) if frames else {}
         weights = self.weights(query)
         total = sum(weights.values())
-        unknown = [t for t in weights if t not in self.vocabulary.frequencies and not t.isdigit()]
         terms = self.key_terms(query)
         if form is Form.EXPLAIN and presupposes(query):
             # "Why did the bridge open on time in May 1998?" takes its figures as given, and they may be what is
@@ -346,12 +315,9 @@ class Evidence:
             tokens |= _named_again(text, heads)
             if frame in lead:
                 tokens |= set(tokenize(frame))
-            # A word of the section heading frames the sentence but is not what it states: it counts half. A word
-            # the corpus never uses ("boss") is matched by the closest word the sentence has ("head").
-            close = self._closeness(query, unknown, text)
+            # A word of the section heading frames the sentence but is not what it states: it counts half.
             found = sum(
-                w if t in tokens else w / 2 if t in heading_tokens else w * close.get(t, 0.0)
-                for t, w in weights.items()
+                w if t in tokens else w / 2 if t in heading_tokens else 0.0 for t, w in weights.items()
             )
             overlap = found / total if total else 0.0
             # The heading helps a sentence that leaves its subject to it, and dilutes one that does not.
@@ -383,17 +349,15 @@ class Evidence:
             return 1.0
         present = set(tokenize(text))
         missing = [t for t, w in weights.items() if t not in present and w]
-        closeness = self._closeness(query, missing, text) if soft else {}
+        others = sorted({w for w in words(text) if w not in STOPWORDS and not w.isdigit()}) if soft else []
+        closeness = dict.fromkeys(missing, 0.0)
+        if missing and others:
+            by_stem = {stem(w): w for w in words(query)}
+            queried = self._sentence_vectors([by_stem.get(t, t) for t in missing])
+            closeness = dict(
+                zip(missing, np.max(queried @ self._sentence_vectors(others).T, axis=1).tolist())
+            )
         return sum(w * (1.0 if t in present else closeness.get(t, 0.0)) for t, w in weights.items()) / total
-
-    def _closeness(self, query: str, tokens: list[str], text: str) -> dict[str, float]:
-        """For each of the question's tokens, the cosine of its word to the closest word of the text."""
-        others = sorted({w for w in words(text) if w not in STOPWORDS and not w.isdigit()})
-        if not tokens or not others:
-            return dict.fromkeys(tokens, 0.0)
-        by_stem = {stem(w): w for w in words(query)}
-        queried = self._sentence_vectors([by_stem.get(t, t) for t in tokens])
-        return dict(zip(tokens, np.max(queried @ self._sentence_vectors(others).T, axis=1).tolist()))
 
     def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
         """Embeddings of sentences, cached: the same corpus sentences come back query after query."""

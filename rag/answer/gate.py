@@ -30,7 +30,6 @@ FEATURES = (
     "other_number",  # a number (or year) the question gives is not in the sentence, which gives another instead
     "counted_value",  # for "how many X": a number in the sentence counts X (or names no unit)
     "unnamed_coverage",  # soft coverage of the question's words outside its names and numbers ("vote", "signed")
-    "by_asked_name",  # the value asked for stands nearer a name of the question than a name it lacks
 )
 
 
@@ -73,7 +72,6 @@ def features(
             or bool(evidence.counting(form, best.text, query))
         ),
         "unnamed_coverage": evidence.coverage(query, near, soft=True, unnamed=True),
-        "by_asked_name": float(evidence.by_asked_name(form, best.text, query)),
     }
 
 
