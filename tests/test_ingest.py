@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from chromadb.api.shared_system_client import SharedSystemClient
 
 from rag.config import Settings
 from rag.errors import RetrievalUnavailable
@@ -158,6 +159,16 @@ def test_a_line_leading_in_to_a_list_stays_with_the_list(tmp_path: Path) -> None
     chunks = chunk_document(load_document(path, 10**6), "deaths.md", "h", settings)
     lead = [c.text for c in chunks if "The totals differ by source:" in c.text]
     assert len(lead) == 1 and "- 1 deaths" in lead[0]  # the list has more than one chunk's worth
+
+
+def test_an_index_whose_collection_cannot_open_releases_its_reader(tmp_path: Path, embeddings) -> None:  # noqa: ANN001
+    settings = Settings(
+        index_dir=tmp_path / "index", llm="extractive", collection="x"
+    )  # too short for Chroma
+    with pytest.raises(RetrievalUnavailable, match="cannot open the index"):
+        Store(settings, embeddings)
+    # chromadb keeps one reader per path; one left open would serve this path's next index from stale files.
+    assert str(settings.index_dir) not in SharedSystemClient._identifier_to_system
 
 
 def test_an_index_that_failed_to_open_is_read_afresh_once_rebuilt(
