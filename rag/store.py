@@ -180,14 +180,12 @@ class Store:
             self.collection = self.client.get_or_create_collection(
                 settings.collection, metadata={"hnsw:space": "cosine"}
             )
+            self.opened = self.generation()
         except Exception as exc:
             self.close()
+            if isinstance(exc, RetrievalUnavailable):
+                raise
             raise RetrievalUnavailable(f"cannot open the index: {exc}") from exc
-        try:
-            self.opened = self.generation()
-        except RetrievalUnavailable:
-            self.close()
-            raise
 
     def generation(self) -> tuple[int, int]:
         """Which index is there now: a rebuild or a changing ingest gives a new value; raises when it is gone.

@@ -162,9 +162,8 @@ def test_a_line_leading_in_to_a_list_stays_with_the_list(tmp_path: Path) -> None
 
 
 def test_an_index_whose_collection_cannot_open_releases_its_reader(tmp_path: Path, embeddings) -> None:  # noqa: ANN001
-    settings = Settings(
-        index_dir=tmp_path / "index", llm="extractive", collection="x"
-    )  # too short for Chroma
+    # "x" is too short for a Chroma collection name: the client opens, the collection does not.
+    settings = Settings(index_dir=tmp_path / "index", llm="extractive", collection="x")
     with pytest.raises(RetrievalUnavailable, match="cannot open the index"):
         Store(settings, embeddings)
     # chromadb keeps one reader per path; one left open would serve this path's next index from stale files.
