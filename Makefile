@@ -43,10 +43,12 @@ nginx:
 	  || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q nginx >/dev/null 2>&1) \
 	  || echo "nginx could not be installed here: the Chroma server tests will be skipped"
 
+# Two workers, a test file each: most tests wait on servers they start, so two cores overlap the waits
+# (864 s in one process here, 662 s in two); a file's module fixtures stay in its worker.
 test: dev chromium nginx
 	$(PY) -m ruff check .
 	$(PY) -m mypy rag bench eval tests
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 # The README's screenshots (docs/chat.png, docs/widget.png), taken by the browser tests; `make test` leaves them be.
 screenshots: dev chromium
