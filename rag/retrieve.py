@@ -20,12 +20,11 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
-from rapidfuzz import fuzz, process
 
 from rag.config import Settings
 from rag.policy import DEFAULT_POLICY, Policy
 from rag.store import Store
-from rag.text import STOPWORDS, fold, stem, tokenize
+from rag.text import STOPWORDS, fold, near_spelling, stem, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +154,7 @@ class Vocabulary:
         """The token, or the closest corpus token when it is unknown and one typo away ("timbuktoo")."""
         if token in self.frequencies or token in self.words or len(token) < 4 or token.isdigit():
             return token
-        match = process.extractOne(token, self._known, scorer=fuzz.ratio, score_cutoff=min_ratio)
-        return str(match[0]) if match else token
+        return near_spelling(token, self._known, min_ratio) or token
 
 
 class BM25Index:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -13,6 +13,7 @@ import pysbd
 import snowballstemmer
 from lemminflect import getAllLemmas
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 # English function words: they shape a sentence but say nothing about what it is about.
 STOPWORDS = frozenset(
@@ -278,7 +279,7 @@ def term_in(term: str, text: str, *, typo: bool = True) -> bool:
         return True
     if len(term) < 5:
         return False
-    return process.extractOne(term, vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN) is not None or any(
+    return near_spelling(term, vocabulary) is not None or any(
         len(w) >= 5 and (w.startswith(term[:6]) or term.startswith(w[:6])) and min(len(w), len(term)) >= 6
         for w in vocabulary
     )
@@ -300,6 +301,18 @@ DERIVED_MAX_END = 4
 # rapidfuzz ratio for one typo in a word of five or more letters ("Kowalski"/"Kowalsky" is 87.5, "Lisbonne"/"Lisbone"
 # 93, "Oslo"/"Olso" is never compared); 80 keeps unrelated words of that length apart.
 FUZZY_MIN = 80.0
+# The ratio alone lets two edits through in a six-letter word ("wagner"/"wane" is 80): a word this long may hold
+# two typos ("timbuktoo"), a shorter one only one (a transposition, "Olso", counts as one).
+LONG_WORD = 8
+
+
+def near_spelling(word: str, choices: Iterable[str], min_ratio: float = FUZZY_MIN) -> str | None:
+    """The choice a typo away from the word (two in a long word), or None: "Wagner" is not "Wane"."""
+    edits = 1 if len(word) < LONG_WORD else 2
+    for choice, _, _ in process.extract(word, choices, scorer=fuzz.ratio, score_cutoff=min_ratio, limit=5):
+        if OSA.distance(word, choice) <= edits:
+            return str(choice)
+    return None
 
 
 def ungrounded_terms(text: str, evidence: str) -> set[str]:

@@ -72,6 +72,11 @@ def test_off_topic_question_is_refused_without_sources(corpus_runtime) -> None: 
     assert answer.refused and answer.answer == NOT_FOUND and answer.sources == []
 
 
+def test_a_name_the_corpus_lacks_is_not_read_as_a_name_two_letters_off(corpus_runtime) -> None:  # noqa: ANN001
+    answer = make(corpus_runtime).ask("Who is Wagner?")  # the corpus names El-Ghassim Wane, never Wagner
+    assert answer.refused, answer.answer
+
+
 def test_boilerplate_lines_are_never_quoted(corpus_runtime) -> None:  # noqa: ANN001
     answer = make(corpus_runtime).ask("What did the Alliance of Sahel States do in 2024?")
     assert "Sources:" not in answer.answer
@@ -110,6 +115,10 @@ def test_a_name_the_translation_lost_is_added_back_word_by_word(corpus_runtime) 
         "La CMA a signé l'accord d'Alger quand ?"
     )
     assert answer.standalone_question == whole
+    # Nor is a name's lowercase joining word: "Pourquoi la MINUSMA" is one run of capitalised words.
+    why = "Why did MINUSMA leave?"
+    answer = make(corpus_runtime, FakeListLLM(responses=[why])).ask("Pourquoi la MINUSMA est-elle partie ?")
+    assert answer.standalone_question == why
 
 
 def test_a_word_the_translation_left_untranslated_does_not_count_against_the_evidence(corpus_runtime) -> None:  # noqa: ANN001

@@ -113,6 +113,9 @@ def test_term_in_tolerates_one_typo_in_long_words_only() -> None:
     assert not term_in("Gao", "Goa is elsewhere.")
     assert term_in("jean-bosco", "General Jean-Bosco Kazura")
     assert not term_in("1999", "In 1998 and 2000.")
+    # Two edits make another name of a six-letter word ("Wagner"/"Wane" has a ratio of 80), a misspelling of a long one.
+    assert not term_in("Wagner", "El-Ghassim Wane headed the mission.")
+    assert term_in("Timbuktoo", "The Timbuktu camp closed.")
 
 
 def test_a_name_matches_its_demonym_but_not_other_words() -> None:

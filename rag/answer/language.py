@@ -103,13 +103,15 @@ class Language:
                 text = re.sub(rf"\s*\b(?:in |from |at |of )?{re.escape(term)}\b", "", text, flags=re.I)
         # A name of the question that the corpus holds and the translation dropped is what the
         # question is about: it is added back, so ranking still looks for it.
-        # "La CMA…": every sentence starts with a capital, so the question's first word names nothing.
+        # "La CMA…": every sentence starts with a capital, so the question's first word names nothing; nor does
+        # a name's lowercase joining word ("la" of "Pourquoi la MINUSMA…").
         first = next(iter(question.split()), "")
         lost = [
             word
             for n in names(ELISION.sub("", question))
             for word in n.split()
             if word != first
+            and word[:1].isupper()
             and fold(word) not in STOPWORDS
             and stem(fold(word)) in self.vocabulary.frequencies
             and not term_in(word, text)
