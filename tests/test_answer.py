@@ -77,6 +77,12 @@ def test_a_name_the_corpus_lacks_is_not_read_as_a_name_two_letters_off(corpus_ru
     assert answer.refused, answer.answer
 
 
+def test_a_line_that_asks_is_never_quoted_as_an_answer(corpus_runtime) -> None:  # noqa: ANN001
+    answer = make(corpus_runtime).ask("What did the mission cost?")
+    # The budget document opens with what it covers: "How many people served…, … and what the mission cost."
+    assert "which countries sent them" not in answer.answer, answer.answer
+
+
 def test_boilerplate_lines_are_never_quoted(corpus_runtime) -> None:  # noqa: ANN001
     answer = make(corpus_runtime).ask("What did the Alliance of Sahel States do in 2024?")
     assert "Sources:" not in answer.answer

@@ -64,6 +64,9 @@ SHARE = re.compile(r"\s*(?:%|per\s*cent|percent)", re.I)
 DAY = re.compile(r"(?<![\d/–-])\d{1,2}(?![\d/–-])")
 # A web address: a line made of them states nothing.
 ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+")
+# A line that asks, or opens as a question does ("How many people served, which countries sent them and what the
+# mission cost."), announces what its document covers; it answers nothing.
+ASKS = re.compile(r"^\W*(?:how|what|which|who|whom|whose|why|whether)\b|\?\W*$", re.I)
 # Instructions planted in a document are not evidence (OWASP LLM01): never quoted, never sent to a model.
 PLANTED = re.compile(
     r"ignore (?:all |any |the )?(?:previous|prior|above|your)|system prompt|disregard (?:all |the )?previous",
@@ -274,6 +277,7 @@ class Evidence:
                 line
                 for line in lines
                 if not PLANTED.search(line.text)
+                and not ASKS.search(line.text)
                 and len(ADDRESS.sub(" ", line.text).split()) >= MIN_WORDS
                 and not self.vocabulary.is_self_reference(line.text)
             ]
