@@ -77,6 +77,20 @@ def test_a_name_the_corpus_lacks_is_not_read_as_a_name_two_letters_off(corpus_ru
     assert answer.refused, answer.answer
 
 
+def test_a_name_the_embedder_never_learned_still_finds_its_passage(corpus_runtime) -> None:  # noqa: ANN001
+    # Its passage's cosine is under RAG_MIN_RELEVANCE, but it holds the name the question asks about.
+    answer = make(corpus_runtime).ask("Who was Ellen Margrethe Løj?")
+    assert not answer.refused and "strategic review" in answer.answer, answer.answer
+
+
+def test_who_was_a_named_person_is_answered_by_an_account_not_a_title(corpus_runtime) -> None:  # noqa: ANN001
+    answer = make(corpus_runtime).ask("Who was El-Ghassim Wane?")
+    assert answer.form == "fact" and answer.answer.startswith("“On 16 March 2021 El-Ghassim Wane"), (
+        answer.answer
+    )
+    assert make(corpus_runtime).ask("Who was the first force commander of MINUSMA?").form == "who"
+
+
 def test_a_line_that_asks_is_never_quoted_as_an_answer(corpus_runtime) -> None:  # noqa: ANN001
     answer = make(corpus_runtime).ask("What did the mission cost?")
     # The budget document opens with what it covers: "How many people served…, … and what the mission cost."

@@ -97,6 +97,8 @@ FORMS = [
     (Form.WHO, r"^\W*(?:who|whom|whose)\b|\bwhich (?:person|official|man|woman|leader|general)\b"),
 ]
 FORM_PATTERNS = [(form, re.compile(pattern, re.I)) for form, pattern in FORMS]
+# "Who was El-Ghassim Wane?": the question gives the name and asks for an account of its bearer.
+WHO_IS = re.compile(r"^\W*who(?:['’]s| is| was| are| were)\s+(.+?)\W*$", re.I)
 # "On what date…", "which day…": a year or a month alone does not answer these.
 ASKS_DAY = re.compile(
     r"\b(?:what|which)(?:['’]s| (?:is|was|were|are))?(?: the)? (?:exact |precise )?(?:date|day)\b|\bexact date\b",
@@ -240,6 +242,9 @@ def form_of(question: str) -> Form:
     )
     if acronym_asked(question):
         return Form.FACT  # its answer is one long form ("ECOWAS" is no plural)
+    named = WHO_IS.match(question)
+    if named and names(named.group(1), skip_initial=False) == [named.group(1)]:
+        return Form.FACT
     for form, pattern in FORM_PATTERNS:
         if pattern.search(question):
             return form
