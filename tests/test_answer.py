@@ -266,6 +266,17 @@ def test_that_standing_for_a_thing_points_back() -> None:
     assert not is_follow_up("Which camp that closed first had the most troops?")
 
 
+def test_a_short_question_about_a_name_of_its_own_stands_alone() -> None:
+    history = [
+        {"role": "user", "content": "When did MINUSMA close its Kidal camp?"},
+        {"role": "assistant", "content": "On 31 October 2023 [1]."},
+    ]
+    fresh = analyse("What was the budget of MINUSMA?", history)
+    assert fresh.standalone == "What was the budget of MINUSMA?"
+    # A bare name, or a question with nothing of its own, still leans on the one before.
+    assert is_follow_up("Gao?") and is_follow_up("What is the budget?") and is_follow_up("Why?")
+
+
 def test_ordinals_are_read_as_the_documents_write_them(corpus_runtime) -> None:  # noqa: ANN001
     assert written_out("who was the 1st boss, the 2nd?") == "who was the first boss, the second?"
     assert written_out("on jul 1st 2013 at its 21st meeting") == "on July 1 2013 at its 21 meeting"

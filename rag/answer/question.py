@@ -370,8 +370,16 @@ def is_fragment(question: str, form: Form) -> bool:
 
 
 def is_follow_up(question: str) -> bool:
-    """The question points back to the conversation or is too short to stand alone."""
-    return bool(POINTS_BACK.search(question)) or len(content_tokens(question)) <= FRAGMENT_TOKENS
+    """The question points back to the conversation, or is too short to stand alone.
+
+    A short question that asks about a name of its own ("What was the budget of MINUSMA?") stands alone; a bare
+    name ("Kidal?") is a fragment of the question before.
+    """
+    if POINTS_BACK.search(question):
+        return True
+    opener = OPENER.match(question)
+    asks = opener is not None and opener.group(1).lower() in QUESTION_OPENERS
+    return len(content_tokens(question)) <= FRAGMENT_TOKENS and not (asks and names(question))
 
 
 def _reply_names(history: list[dict[str, str]]) -> list[str]:
