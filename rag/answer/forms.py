@@ -142,8 +142,13 @@ def gather(
     best = going_on(ranked[0], ranked)
     chosen: list[Sentence] = [best]
     seen = key_terms(best.text) | key_terms(query)
+    # An account goes on in the sentences after its best one; a list's items each earn their place.
     following = sorted(
-        (s for s in ranked if s.passage == best.passage and 0 < s.position - best.position <= limit // 2),
+        (
+            s
+            for s in ranked
+            if not new_facts and s.passage == best.passage and 0 < s.position - best.position <= limit // 2
+        ),
         key=lambda s: s.position,
     )
     for sentence in [*following, *ranked[1:]]:
