@@ -134,7 +134,7 @@ def gather(
     new_facts: bool,
     neighbours: float | None = None,
 ) -> list[Sentence]:
-    """The best sentence and the ones that follow it (an account goes on), then others close to it in score.
+    """The best sentence, the ones that follow it in an account, then others close to it in score.
 
     Each adds something; they come back in the documents' order. With neighbours, a chosen item of a list brings
     the items next to it that score at least that share of the best sentence.
