@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test ingest eval calibrate sweep bench lint venv dev chromium nginx clean screenshots
+.PHONY: run test typecheck pytest ingest eval calibrate sweep bench lint venv dev chromium nginx clean screenshots
 
 # llama.cpp is compiled on install: for any x86-64 with AVX2, not for this CPU's newest extensions (its AMX
 # kernels crash in sandboxes that do not grant AMX state).
@@ -43,21 +43,26 @@ nginx:
 	  || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q nginx >/dev/null 2>&1) \
 	  || echo "nginx could not be installed here: the Chroma server tests will be skipped"
 
-# Two workers, a test file each: most tests wait on servers they start, so two cores overlap the waits
-# (864 s in one process here, 662 s in two); a file's module fixtures stay in its worker.
+# The type check (57 s on a fresh clone, one core) runs beside the tests, whose first minute waits on servers.
 test: dev chromium nginx
 	$(PY) -m ruff check .
+	@$(MAKE) --no-print-directory -j2 -Oline typecheck pytest
+
+typecheck: dev
 	$(PY) -m mypy rag bench eval tests
+
+# Two workers, a test file each: most tests wait on servers they start, so two cores overlap the waits
+# (864 s in one process here, 662 s in two); a file's module fixtures stay in its worker.
+pytest: dev chromium nginx
 	$(PY) -m pytest -n 2 --dist loadfile
 
 # The README's screenshots (docs/chat.png, docs/widget.png), taken by the browser tests; `make test` leaves them be.
 screenshots: dev chromium
 	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/test_browser.py -k "cited_answer or another_site_answers"
 
-lint: dev
+lint: dev typecheck
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy rag bench eval tests
 
 # The blind question sets' test split (never tuned on), the three systems side by side; then the second corpus.
 eval: ingest

@@ -327,11 +327,12 @@ def listening_ports(pid: int) -> set[int]:
 def test_s24_chroma_server_mode_requires_the_token(tmp_path: Path) -> None:
     import chromadb
 
-    from tests.servers import build_index, chroma_server, serve_app
+    from tests.servers import ROOT, chroma_server, run_ingest, serve_app
 
     with chroma_server(tmp_path / "chroma", "s3cret-token") as chroma:
         remote = {"chroma_host": "127.0.0.1", "chroma_port": str(chroma.port)}
-        build_index(tmp_path / "unused", chroma_token="s3cret-token", **remote)
+        mandate = ROOT / "corpus" / "01-mandate-and-resolutions-2013-2022.md"  # one document is enough here
+        run_ingest(tmp_path / "unused", mandate, chroma_token="s3cret-token", **remote).check_returncode()
         with pytest.raises(Exception, match="Unauthorized|401"):  # nginx refuses it; Chroma never sees it
             chromadb.HttpClient(host="127.0.0.1", port=chroma.port).list_collections()
         heartbeat = f"{chroma.url}/api/v2/heartbeat"
