@@ -46,7 +46,7 @@ nginx:
 # The type check (57 s on a fresh clone, one core) runs beside the tests, whose first minute waits on servers.
 test: dev chromium nginx
 	$(PY) -m ruff check .
-	@$(MAKE) --no-print-directory -j2 -Oline typecheck pytest
+	@$(MAKE) --no-print-directory -j2 typecheck pytest
 
 typecheck: dev
 	$(PY) -m mypy rag bench eval tests

@@ -93,6 +93,12 @@ def is_noun(word: str) -> bool:
     return bool(readings) and set(readings) <= {"NOUN", "PROPN"}
 
 
+def read_as_verb_or_modifier(word: str) -> bool:
+    """The dictionary reads the word as something other than a noun ("were", "show"), so it is no typo of one."""
+    readings = getAllLemmas(fold(word))
+    return bool(readings) and not set(readings) <= {"NOUN", "PROPN"}
+
+
 def words(text: str) -> list[str]:
     """Folded words and numbers, thousands separators dropped."""
     out = []

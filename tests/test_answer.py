@@ -285,6 +285,15 @@ def test_a_short_question_about_a_name_of_its_own_stands_alone() -> None:
     assert is_follow_up("Gao?") and is_follow_up("What is the budget?") and is_follow_up("Why?")
 
 
+def test_a_mistyped_question_word_is_read_as_the_word_it_stands_for(corpus_runtime) -> None:  # noqa: ANN001
+    # "wat" was read as a rare word that no sentence holds.
+    answer = make(corpus_runtime).ask("wat does MINUSMA stand for")
+    assert "Multidimensional Integrated Stabilization" in answer.answer, answer.answer
+    assert written_out("wen did it close") == "when did it close"
+    # A word of the language near a question word stays: "were" is not "where", "show" is not "how".
+    assert written_out("Were troops in Gao? show me") == "Were troops in Gao? show me"
+
+
 def test_ordinals_are_read_as_the_documents_write_them(corpus_runtime) -> None:  # noqa: ANN001
     assert written_out("who was the 1st boss, the 2nd?") == "who was the first boss, the second?"
     assert written_out("on jul 1st 2013 at its 21st meeting") == "on July 1 2013 at its 21 meeting"

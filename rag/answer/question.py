@@ -20,8 +20,10 @@ from rag.text import (
     clean_input,
     content_tokens,
     first_line,
+    fold,
     names,
     numbers,
+    read_as_verb_or_modifier,
     split_sentences,
     strip_markup,
 )
@@ -251,6 +253,14 @@ def form_of(question: str) -> Form:
     return Form.FACT
 
 
+def _typed_question_word(match: re.Match[str]) -> str:
+    """A mistyped question word spelled out ("wat", "wen"); a word of the language stays ("were", "show")."""
+    word = match.group(2)
+    if fold(word) in STOPWORDS or read_as_verb_or_modifier(word):
+        return match.group()
+    return match.group(1) + _question_word(word)
+
+
 def _question_word(word: str) -> str:
     """The question word a word is one letter off ("wen" → "when"), or the word."""
     if word.lower() in QUESTION_OPENERS:
@@ -332,8 +342,9 @@ def acronym_asked(question: str) -> str | None:
 
 
 def written_out(question: str) -> str:
-    """Months and ordinals written as the documents write them ("jul 1st" → "July 1", "1st boss" → "first boss")."""
-    question = spell_months(question)
+    """Question words, months and ordinals written as the documents write them ("wat", "jul 1st" → "what",
+    "July 1"; "1st boss" → "first boss")."""
+    question = spell_months(ASKING_WORD.sub(_typed_question_word, question))
 
     def ordinal(match: re.Match[str]) -> str:
         figure = match.group(1)
