@@ -151,7 +151,7 @@ class Vocabulary:
         return stem(folded) in self.frequencies and folded not in self.words
 
     def correct(self, token: str, min_ratio: float) -> str:
-        """The token, or the closest corpus token when it is unknown and one typo away ("timbuktoo")."""
+        """The token, or the closest corpus token when it is unknown and one typo away ("goverment")."""
         if token in self.frequencies or token in self.words or len(token) < 4 or token.isdigit():
             return token
         return near_spelling(token, self._known, min_ratio) or token

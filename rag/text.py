@@ -307,13 +307,13 @@ DERIVED_MAX_END = 4
 # rapidfuzz ratio for one typo in a word of five or more letters ("Kowalski"/"Kowalsky" is 87.5, "Lisbonne"/"Lisbone"
 # 93, "Oslo"/"Olso" is never compared); 80 keeps unrelated words of that length apart.
 FUZZY_MIN = 80.0
-# The ratio alone lets two edits through in a six-letter word ("wagner"/"wane" is 80): a word this long may hold
-# two typos ("timbuktoo"), a shorter one only one (a transposition, "Olso", counts as one).
+# The ratio alone lets two edits through in a six-letter word ("harper"/"hare" is 80): a word this long may hold
+# two typos ("neccesary"), a shorter one only one (a transposition, "Olso", counts as one).
 LONG_WORD = 8
 
 
 def near_spelling(word: str, choices: Iterable[str], min_ratio: float = FUZZY_MIN) -> str | None:
-    """The choice a typo away from the word (two in a long word), or None: "Wagner" is not "Wane"."""
+    """The choice a typo away from the word (two in a long word), or None: "Harper" is not "Hare"."""
     edits = 1 if len(word) < LONG_WORD else 2
     for choice, _, _ in process.extract(word, choices, scorer=fuzz.ratio, score_cutoff=min_ratio, limit=5):
         if OSA.distance(word, choice) <= edits:

@@ -189,7 +189,7 @@ class Assistant:
     def _relevant(self, query: str, candidates: list[Passage]) -> bool:
         """A passage is near the question in meaning, or holds every rare name and number it asks about.
 
-        An embedder reads a name it never learned as noise: the passage on "Ellen Margrethe Løj" scores 0.09.
+        An embedder reads a name it never learned as noise: a passage naming such a person can score under 0.1.
         """
         if max(p.similarity for p in candidates) >= self.settings.min_relevance:
             return True

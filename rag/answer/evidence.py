@@ -64,8 +64,8 @@ SHARE = re.compile(r"\s*(?:%|per\s*cent|percent)", re.I)
 DAY = re.compile(r"(?<![\d/–-])\d{1,2}(?![\d/–-])")
 # A web address: a line made of them states nothing.
 ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+")
-# A line that asks, or opens as a question does ("How many people served, which countries sent them and what the
-# mission cost."), announces what its document covers; it answers nothing.
+# A line that asks, or opens as a question does ("How many people served and what it all cost."), announces
+# what its document covers; it answers nothing.
 ASKS = re.compile(r"^\W*(?:how|what|which|who|whom|whose|why|whether)\b|\?\W*$", re.I)
 # Instructions planted in a document are not evidence (OWASP LLM01): never quoted, never sent to a model.
 PLANTED = re.compile(

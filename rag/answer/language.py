@@ -103,8 +103,8 @@ class Language:
                 text = re.sub(rf"\s*\b(?:in |from |at |of )?{re.escape(term)}\b", "", text, flags=re.I)
         # A name of the question that the corpus holds and the translation dropped is what the
         # question is about: it is added back, so ranking still looks for it.
-        # "La CMA…": every sentence starts with a capital, so the question's first word names nothing; nor does
-        # a name's lowercase joining word ("la" of "Pourquoi la MINUSMA…").
+        # "La Banque…": every sentence starts with a capital, so the question's first word names nothing; nor
+        # does a name's lowercase joining word ("la" of "Pourquoi la Banque…").
         first = next(iter(question.split()), "")
         lost = [
             word

@@ -99,7 +99,7 @@ FORMS = [
     (Form.WHO, r"^\W*(?:who|whom|whose)\b|\bwhich (?:person|official|man|woman|leader|general)\b"),
 ]
 FORM_PATTERNS = [(form, re.compile(pattern, re.I)) for form, pattern in FORMS]
-# "Who was El-Ghassim Wane?": the question gives the name and asks for an account of its bearer.
+# "Who was Ada Lovelace?": the question gives the name and asks for an account of its bearer.
 WHO_IS = re.compile(r"^\W*who(?:['’]s| is| was| are| were)\s+(.+?)\W*$", re.I)
 # "On what date…", "which day…": a year or a month alone does not answer these.
 ASKS_DAY = re.compile(
@@ -383,8 +383,8 @@ def is_fragment(question: str, form: Form) -> bool:
 def is_follow_up(question: str) -> bool:
     """The question points back to the conversation, or is too short to stand alone.
 
-    A short question that asks about a name of its own ("What was the budget of MINUSMA?") stands alone; a bare
-    name ("Kidal?") is a fragment of the question before.
+    A short question that asks about a name of its own ("What was the budget of the Agency?") stands alone; a
+    bare name ("Lyon?") is a fragment of the question before.
     """
     if POINTS_BACK.search(question):
         return True
