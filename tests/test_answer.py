@@ -496,6 +496,26 @@ def test_a_more_precise_source_answers_and_is_no_disagreement(corpus_runtime) ->
     assert text.startswith("On 25 April 2013 [2].") and "Another source" not in text and cited == {2}, text
 
 
+def test_a_date_is_told_more_precisely_step_by_step_and_only_the_answered_one(corpus_runtime) -> None:  # noqa: ANN001
+    # "in 2013", then "in April 2013", then "on 25 April 2013": each step agrees, and agreement needs a lower score
+    # than a disagreement does to be shown.
+    evidence = make(corpus_runtime).evidence
+    year = Sentence(
+        "The Council created the Lagos mission in 2013 and renewed it until 2020.", 1, 0, 1.0, 0, 0.8, 1.0
+    )
+    month = Sentence("The Council then established the Lagos mission in April 2013.", 2, 0, 0.9, 0, 0.8, 1.0)
+    day = Sentence(
+        "On 25 April 2013 the Council established the Lagos mission by law 12 (2013).", 3, 0, 0.7, 0, 0.8, 1.0
+    )
+    question = "When was the Lagos mission created?"
+    text, cited = fact(Form.DATE, question, [year, month, day], [], evidence, DEFAULT_POLICY)
+    assert text.startswith("On 25 April 2013 [3].") and "Another source" not in text and cited == {3}, text
+    # The answered date is 25 April; the "(2013)" of a law's name does not make 1 July 2013 a finer answer.
+    later = Sentence("Its staff would join the Lagos mission by 1 July 2013.", 4, 0, 0.8, 0, 0.8, 1.0)
+    text, _ = fact(Form.DATE, question, [day, later], [], evidence, DEFAULT_POLICY)
+    assert text.startswith("On 25 April 2013 [3]."), text
+
+
 def test_a_day_asked_within_a_year_is_not_a_day_of_another_year(corpus_runtime) -> None:  # noqa: ANN001
     evidence = make(corpus_runtime).evidence
     sentence = "In 2016 the council renewed the mandate until 30 June 2017."

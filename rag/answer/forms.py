@@ -64,11 +64,21 @@ def fact(
     # "What…" is answered by an account, which a sentence that points back goes on with.
     if form not in VALUE_FORMS:
         best = going_on(best, ranked)
-    rivals = _rivals(form, query, best, ranked, evidence, policy)
+    rivals = _rivals(form, query, best, ranked, evidence, policy.refine_ratio)
     ours = _values(form, best.text, query, evidence)
     # The same value told more precisely ("25 April 2013" where the best says "April 2013") answers better.
-    finer = next((other for other, theirs in rivals if _refines(theirs, ours)), None)
-    if finer is not None:
+    floor = policy.disagreement_ratio * best.score
+    # Told more precisely again ("2013", then "April 2013", then "25 April 2013"): each sentence is taken once.
+    taken = {best.text}
+    while finer := next(
+        (
+            o
+            for o, theirs in rivals
+            if o.text not in taken and _refines(theirs, asked_value(form, best.text, query, evidence))
+        ),
+        None,
+    ):
+        taken.add(finer.text)
         best, ours = finer, _values(form, finer.text, query, evidence)
     lines = []
     short = short_answer(form, best.text, query, evidence)
@@ -77,7 +87,7 @@ def fact(
     lines.append(f"“{defang(best.text)}” [{best.passage}]")
     cited = {best.passage}
     for other, theirs in rivals:
-        if other.text != best.text and ours and not _agree(theirs, ours):
+        if other.score >= floor and other.text != best.text and ours and not _agree(theirs, ours):
             lines.append(f"Another source gives: “{defang(other.text)}” [{other.passage}]")
             cited.add(other.passage)
             break
@@ -85,7 +95,28 @@ def fact(
 
 
 def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> str:
-    """The value asked for, taken from the sentence: the one nearest the question's words there."""
+    """The value asked for, taken from the sentence, as the answer's first line."""
+    match = _answer_match(form, sentence, query, evidence)
+    if match is None:
+        return ""
+    value = match.group()
+    if form is Form.DATE:
+        has_day = re.match(r"\d{1,2}\s+[A-Z]", value) or re.search(r"[a-z]\s+\d{1,2}\b(?!\d)", value)
+        return f"On {value}" if has_day else f"In {value}"
+    if form is Form.NUMBER:
+        per = SHARE.match(sentence, match.end())
+        return f"{value}{per.group()}" if per else " ".join([value, *counted(sentence, match.end())])
+    return value.strip()
+
+
+def asked_value(form: Form, sentence: str, query: str, evidence: Evidence) -> str:
+    """The value the short answer gives, compared as values are ("" for none)."""
+    match = _answer_match(form, sentence, query, evidence)
+    return _value(match.group()) if match else ""
+
+
+def _answer_match(form: Form, sentence: str, query: str, evidence: Evidence) -> re.Match[str] | None:
+    """The value asked for in the sentence: the one nearest the question's words there."""
     # "How many stops…" is not answered by "38 minutes", nor "who…" by "Sunday"; the sentence is still quoted.
     found = [
         m
@@ -93,7 +124,7 @@ def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> s
         if form is not Form.WHO or fold(m.group()) not in WEEKDAYS
     ]
     if not found:
-        return ""
+        return None
     weights = evidence.weights(query)
     anchors = [
         m.start()
@@ -103,7 +134,7 @@ def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> s
     ]
     share = form is Form.NUMBER and ASKS_SHARE.search(query) is not None
     # "Who…" is answered by someone's name before a title or a body ("the first Special Representative").
-    match = min(
+    return min(
         found,
         key=lambda m: (
             form is Form.WHO and DETERMINED.search(sentence[: m.start()]) is not None,
@@ -115,14 +146,6 @@ def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> s
             min((abs(m.start() - a) for a in anchors), default=0),
         ),
     )
-    value = match.group()
-    if form is Form.DATE:
-        has_day = re.match(r"\d{1,2}\s+[A-Z]", value) or re.search(r"[a-z]\s+\d{1,2}\b(?!\d)", value)
-        return f"On {value}" if has_day else f"In {value}"
-    if form is Form.NUMBER:
-        per = SHARE.match(sentence, match.end())
-        return f"{value}{per.group()}" if per else " ".join([value, *counted(sentence, match.end())])
-    return value.strip()
 
 
 def gather(
@@ -215,15 +238,15 @@ def cite(sentence: Sentence) -> str:
 
 
 def _rivals(
-    form: Form, query: str, best: Sentence, ranked: list[Sentence], evidence: Evidence, policy: Policy
+    form: Form, query: str, best: Sentence, ranked: list[Sentence], evidence: Evidence, ratio: float
 ) -> list[tuple[Sentence, set[str]]]:
-    """Other sentences that answer nearly as well about the same subject, each with its values of the asked kind."""
+    """Other sentences scoring `ratio` of the best about the same subject, each with its values of the asked kind."""
     if form not in VALUE_FORMS:
         return []
     terms = evidence.key_terms(query)
     found = []
     for other in ranked[1:8]:
-        if other.score < policy.disagreement_ratio * best.score or other.text == best.text:
+        if other.score < ratio * best.score or other.text == best.text:
             continue
         theirs = _values(form, other.text, query, evidence)
         same_subject = terms <= key_terms(other.text) | {t for t in terms if fold(t) in fold(other.text)}
@@ -236,9 +259,9 @@ def _values(form: Form, text: str, query: str, evidence: Evidence) -> set[str]:
     return {_value(m.group()) for m in evidence.values(form, text, query)}
 
 
-def _refines(theirs: set[str], ours: set[str]) -> bool:
-    """One of their values is one of ours told more precisely."""
-    return any(_within(b, a) and a != b for a in theirs for b in ours)
+def _refines(theirs: set[str], ours: str) -> bool:
+    """One of their values is ours told more precisely ("25 april 2013" for "2013")."""
+    return bool(ours) and any(_within(ours, a) and a != ours for a in theirs)
 
 
 def _agree(theirs: set[str], ours: set[str]) -> bool:
