@@ -220,3 +220,8 @@ def chat(url: str, question: str, headers: dict[str, str] | None = None) -> str:
     """One question through the chat's /chat endpoint, as a gradio_client script asks it."""
     with chat_client(url, headers) as client:
         return str(client.predict(question, api_name="/chat"))
+
+
+def ask(url: str, question: str, history: list[dict[str, str]] | None = None) -> httpx.Response:
+    """One question through the API's /api/ask."""
+    return httpx.post(f"{url}/api/ask", json={"question": question, "history": history or []}, timeout=120)

@@ -3,9 +3,9 @@
 Where a test must see what the LLM is sent or how often the search runs, the app is served with the
 `openai` backend pointed at a scripted OpenAI-compatible server on loopback (tests/fake_llm.py), or
 driven in-process with FastAPI's TestClient and counting wrappers. Tests of the same checklist that live
-beside related ones: S08 and S21 (framing) in test_browser.py, S09–S11 in test_faults.py, S13/S14/S16 in
-test_faults.py, S18/S19 in test_app.py::test_no_project_files_are_served, S21 (CORS) in
-test_app.py::test_cors_follows_allowed_origins.
+beside related ones: S08 and S21 (framing) in test_browser.py, S09–S11, S13 and S14 in test_faults.py, S16 in
+test_load.py, S25 in test_ingest_faults.py, S18/S19 in test_app.py::test_no_project_files_are_served, S21 (CORS)
+in test_app.py::test_cors_follows_allowed_origins.
 """
 
 from __future__ import annotations
