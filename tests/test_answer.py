@@ -725,6 +725,20 @@ def test_a_count_keeps_its_unit_when_it_is_left_out_or_named_another_way(corpus_
             "1,920 police",
         ),
         (Form.NUMBER, "The fleet has 34 K-40 trams.", "How many trams does the fleet have?", "34"),
+        # A name that holds the question's own words restates it: "Head of the Lagos League" answers no "who".
+        (
+            Form.WHO,
+            "Ann Lee, a lawyer and a former teacher of mathematics, became the first Chair of the Board (COB) for Ghana and Head of Lagos League.",
+            "Who was the first boss of Lagos League?",
+            "Ann Lee",
+        ),
+        # An aside describes the subject, unless its verb is what the question asks about.
+        (
+            Form.WHO,
+            "The Harbour Residents' Association, led by Albert Okafor, argued that the route served warehouses.",
+            "Who led the harbour residents against the route?",
+            "Albert Okafor",
+        ),
     ],
 )
 def test_the_short_answer_is_the_value_the_sentence_states(

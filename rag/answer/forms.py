@@ -16,7 +16,7 @@ from rag.text import WEEKDAYS, defang, fold, key_terms, tokenize
 DETERMINED = re.compile(r"\b(?:the|a|an|its|his|her|their)\s+(?:[a-z][\w-]*\s+){0,2}$")
 
 # ", announced on 5 May 2023, was held on…": a value in an aside describes the subject; the clause states the other.
-ASIDE_BEFORE = re.compile(r",\s+[a-z]+ed\s+(?:on|in|at|by|from|until)?\s*$")
+ASIDE_BEFORE = re.compile(r",\s+([a-z]+ed)\s+(?:on|in|at|by|from|until)?\s*$")
 # An open bracket before a value: "(reported on 9 May)", "law 44 (2019)" qualify what came before.
 IN_BRACKETS = re.compile(r"\([^()]*$")
 # "360 of 927 staff": the figure after "of" is the whole that the one before it is part of.
@@ -129,8 +129,7 @@ def _answer_match(form: Form, sentence: str, query: str, evidence: Evidence) -> 
     anchors = [
         m.start()
         for m in re.finditer(r"[^\W_]+", sentence)
-        if tokenize(m.group())[:1]
-        and evidence.vocabulary.correct(tokenize(m.group())[0], evidence.policy.typo_min_ratio) in weights
+        if set(_corrected(m.group(), evidence)) & set(weights)
     ]
     share = form is Form.NUMBER and ASKS_SHARE.search(query) is not None
     # "Who…" is answered by someone's name before a title or a body ("the first Special Representative").
@@ -138,14 +137,33 @@ def _answer_match(form: Form, sentence: str, query: str, evidence: Evidence) -> 
         found,
         key=lambda m: (
             form is Form.WHO and DETERMINED.search(sentence[: m.start()]) is not None,
+            # "Who was the first head of the League?" is not answered by "Head of the League".
+            form is Form.WHO and any(a in weights for a in _corrected(m.group(), evidence)),
             share and not SHARE.match(sentence, m.end()),
-            ASIDE_BEFORE.search(sentence[: m.start()]) is not None
-            and sentence[m.end() :].lstrip().startswith(","),
+            _in_aside(sentence, m, weights, evidence),
             IN_BRACKETS.search(sentence[: m.start()]) is not None,
             form is Form.NUMBER and WHOLE_OF.search(sentence[: m.start()]) is not None,
             min((abs(m.start() - a) for a in anchors), default=0),
         ),
     )
+
+
+def _in_aside(sentence: str, value: re.Match[str], weights: dict[str, float], evidence: Evidence) -> bool:
+    """The value describes the subject in an aside (", announced on 5 May,") whose verb the question does not use.
+
+    "Who led the association?" is answered by the aside of "The association, led by Ann Lee, argued…".
+    """
+    before = ASIDE_BEFORE.search(sentence[: value.start()])
+    return (
+        before is not None
+        and sentence[value.end() :].lstrip().startswith(",")
+        and not set(_corrected(before.group(1), evidence)) & set(weights)
+    )
+
+
+def _corrected(text: str, evidence: Evidence) -> list[str]:
+    """The text's tokens as the question's are read: typos corrected to the corpus's words."""
+    return [evidence.vocabulary.correct(t, evidence.policy.typo_min_ratio) for t in tokenize(text)]
 
 
 def gather(
