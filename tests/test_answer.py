@@ -732,6 +732,14 @@ def test_a_count_keeps_its_unit_when_it_is_left_out_or_named_another_way(corpus_
             "Who was the first boss of Lagos League?",
             "Ann Lee",
         ),
+        # A title is common words capitalised; a name has a word of its own (the corpus's "Kazura").
+        (
+            Form.WHO,
+            "On 2 May 2019 Ann Kazura, a national of Ghana, was named Special Envoy of the League and Head of the "
+            "Board. She succeeded Tom Hamdi of Togo.",
+            "Who succeeded Tom Hamdi?",
+            "Ann Kazura",
+        ),
         # An aside describes the subject, unless its verb is what the question asks about.
         (
             Form.WHO,

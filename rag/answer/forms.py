@@ -10,7 +10,7 @@ from rag.answer.model import Sentence
 from rag.answer.question import VALUE_FORMS, Form
 from rag.policy import Policy
 from rag.retrieve import Passage
-from rag.text import WEEKDAYS, defang, fold, key_terms, tokenize
+from rag.text import WEEKDAYS, defang, fold, key_terms, tokenize, words
 
 # A name with "the" (or "a", "its"…) just before it, adjectives allowed between: a title or a body, not a person.
 DETERMINED = re.compile(r"\b(?:the|a|an|its|his|her|their)\s+(?:[a-z][\w-]*\s+){0,2}$")
@@ -139,6 +139,8 @@ def _answer_match(form: Form, sentence: str, query: str, evidence: Evidence) -> 
             form is Form.WHO and DETERMINED.search(sentence[: m.start()]) is not None,
             # "Who was the first head of the League?" is not answered by "Head of the League".
             form is Form.WHO and any(a in weights for a in _corrected(m.group(), evidence)),
+            # A title is common words capitalised ("Special Representative"); a name has a word of its own ("Wane").
+            form is Form.WHO and not any(evidence.vocabulary.names_something(w) for w in words(m.group())),
             share and not SHARE.match(sentence, m.end()),
             _in_aside(sentence, m, weights, evidence),
             IN_BRACKETS.search(sentence[: m.start()]) is not None,
