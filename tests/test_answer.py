@@ -740,6 +740,13 @@ def test_a_count_keeps_its_unit_when_it_is_left_out_or_named_another_way(corpus_
             "Who succeeded Tom Hamdi?",
             "Ann Kazura",
         ),
+        # "the President" names an office, not who held it: no short answer rather than a wrong one.
+        (
+            Form.WHO,
+            "The league's written request to the President of the Board was issued as document B/2023/46.",
+            "Who made the request?",
+            "",
+        ),
         # An aside describes the subject, unless its verb is what the question asks about.
         (
             Form.WHO,

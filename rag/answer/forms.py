@@ -121,7 +121,7 @@ def _answer_match(form: Form, sentence: str, query: str, evidence: Evidence) -> 
     found = [
         m
         for m in evidence.counting(form, sentence, query)
-        if form is not Form.WHO or fold(m.group()) not in WEEKDAYS
+        if form is not Form.WHO or (fold(m.group()) not in WEEKDAYS and not _office(sentence, m, evidence))
     ]
     if not found:
         return None
@@ -139,8 +139,7 @@ def _answer_match(form: Form, sentence: str, query: str, evidence: Evidence) -> 
             form is Form.WHO and DETERMINED.search(sentence[: m.start()]) is not None,
             # "Who was the first head of the League?" is not answered by "Head of the League".
             form is Form.WHO and any(a in weights for a in _corrected(m.group(), evidence)),
-            # A title is common words capitalised ("Special Representative"); a name has a word of its own ("Wane").
-            form is Form.WHO and not any(evidence.vocabulary.names_something(w) for w in words(m.group())),
+            form is Form.WHO and _title(m.group(), evidence),
             share and not SHARE.match(sentence, m.end()),
             _in_aside(sentence, m, weights, evidence),
             IN_BRACKETS.search(sentence[: m.start()]) is not None,
@@ -148,6 +147,16 @@ def _answer_match(form: Form, sentence: str, query: str, evidence: Evidence) -> 
             min((abs(m.start() - a) for a in anchors), default=0),
         ),
     )
+
+
+def _title(name: str, evidence: Evidence) -> bool:
+    """Common words capitalised ("Special Representative"), where a name has a word of its own ("Wane")."""
+    return not any(evidence.vocabulary.names_something(w) for w in words(name))
+
+
+def _office(sentence: str, value: re.Match[str], evidence: Evidence) -> bool:
+    """A title after "the" ("to the President of the Council") names an office, never who held it."""
+    return _title(value.group(), evidence) and DETERMINED.search(sentence[: value.start()]) is not None
 
 
 def _in_aside(sentence: str, value: re.Match[str], weights: dict[str, float], evidence: Evidence) -> bool:
