@@ -205,6 +205,13 @@ def test_what_was_the_date_asks_for_a_date(question: str) -> None:
     assert form_of("What was the daily budget?") is Form.FACT
 
 
+def test_who_have_asks_for_several_people() -> None:
+    # "have" agrees with several people; "has" with one, and "had" with either.
+    assert form_of("Who have chaired the board of the league?") is Form.LIST
+    assert form_of("Who has chaired the board of the league?") is Form.WHO
+    assert form_of("Who had led the league before 2015?") is Form.WHO
+
+
 @pytest.mark.parametrize(
     ("fragment", "kept", "gone"),
     [("And Tessalit?", "Tessalit", "Kidal"), ("What about 2019?", "2019", "2023")],

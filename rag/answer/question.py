@@ -82,6 +82,8 @@ FORMS = [
         Form.LIST,
         r"\b(?:list|name (?:the|all|every)|enumerate)\b"
         r"|^\W*(?:which|what|who) (?:were|are|have been|had been) (?:the|all)\b"
+        # "Who have chaired the board?": "have" agrees with several people.
+        r"|^\W*who have (?!been\b)[a-z]+ed\b"
         r"|^\W*(?:\w+ )?(?:which|what) (?:\w+ )?(?:\w{2,}s\b(?<!ss)(?<!us)(?<!is)(?<!\bwas)(?<!\bhas)(?<!\bdoes)"
         r"|(?:people|men|women|children)\b)",
     ),
