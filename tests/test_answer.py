@@ -12,7 +12,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.retrievers import BaseRetriever
 
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
-from rag.answer.forms import fact, going_on, short_answer
+from rag.answer.forms import compose, fact, going_on, short_answer
 from rag.answer.model import Sentence
 from rag.answer.question import OFF_LIMITS, Form, analyse, form_of, is_follow_up, spell_months, written_out
 from rag.errors import InputRejected
@@ -521,6 +521,35 @@ def test_a_date_is_told_more_precisely_step_by_step_and_only_the_answered_one(co
     later = Sentence("Its staff would join the Lagos mission by 1 July 2013.", 4, 0, 0.8, 0, 0.8, 1.0)
     text, _ = fact(Form.DATE, question, [day, later], [], evidence, DEFAULT_POLICY)
     assert text.startswith("On 25 April 2013 [3]."), text
+
+
+def test_a_list_quotes_a_fact_once_when_two_documents_state_it(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    first = Sentence(
+        "Earlier the Lagos camp had also hosted contingents from Ghana, Togo and Benin.",
+        1,
+        0,
+        1.0,
+        0,
+        0.8,
+        1.0,
+    )
+    again = Sentence(
+        "In the past the Lagos camp also hosted Ghanaian, Togolese and Beninese contingents.",
+        2,
+        0,
+        0.95,
+        0,
+        0.8,
+        1.0,
+    )
+    other = Sentence(
+        "In 2023 the Lagos camp housed peacekeepers from Niger and Chad.", 3, 0, 0.9, 0, 0.8, 1.0
+    )
+    question = "Which countries had troops at the Lagos camp?"
+    text, cited = compose(Form.LIST, question, [first, again, other], [], evidence, DEFAULT_POLICY)
+    assert "Ghana, Togo and Benin" in text and "Niger and Chad" in text, text
+    assert "Togolese" not in text and cited == {1, 3}, text
 
 
 def test_a_day_asked_within_a_year_is_not_a_day_of_another_year(corpus_runtime) -> None:  # noqa: ANN001

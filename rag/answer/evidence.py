@@ -373,6 +373,13 @@ class Evidence:
                 self._vectors[text] = np.asarray(vector)
         return np.asarray([self._vectors[t] for t in texts])
 
+    def repeats(self, text: str, others: list[str], min_similarity: float) -> bool:
+        """The text says again what one of the others says (their cached sentence embeddings this close)."""
+        if not others:
+            return False
+        vectors = self._sentence_vectors([text, *others])
+        return bool(np.max(vectors[1:] @ vectors[0]) >= min_similarity)
+
     def similarity(self, text: str, others: list[str]) -> float:
         """The best cosine between a text and any of the others."""
         if not others:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
 from rag.answer.evidence import SHARE, Evidence, counted
@@ -42,11 +43,19 @@ def compose(
             policy.max_list_items,
             new_facts=True,
             neighbours=policy.list_neighbour_ratio,
+            repeats=lambda text, said: evidence.repeats(text, said, policy.repeat_similarity),
         )
         if len(chosen) > 1:
             return "\n".join(f"- {cite(s)}" for s in chosen), {s.passage for s in chosen}
     if form is Form.EXPLAIN:
-        chosen = gather(ranked, query, policy.explain_ratio, policy.max_explain_sentences, new_facts=False)
+        chosen = gather(
+            ranked,
+            query,
+            policy.explain_ratio,
+            policy.max_explain_sentences,
+            new_facts=False,
+            repeats=lambda text, said: evidence.repeats(text, said, policy.repeat_similarity),
+        )
         return " ".join(cite(s) for s in chosen), {s.passage for s in chosen}
     return fact(form, query, ranked, passages, evidence, policy)
 
@@ -185,11 +194,13 @@ def gather(
     *,
     new_facts: bool,
     neighbours: float | None = None,
+    repeats: Callable[[str, list[str]], bool] | None = None,
 ) -> list[Sentence]:
     """The best sentence, the ones that follow it in an account, then others close to it in score.
 
     Each adds something; they come back in the documents' order. With neighbours, a chosen item of a list brings
-    the items next to it that score at least that share of the best sentence.
+    the items next to it that score at least that share of the best sentence. A sentence that `repeats` one
+    chosen (two documents stating the same fact) is left out.
     """
     best = going_on(ranked[0], ranked)
     chosen: list[Sentence] = [best]
@@ -209,6 +220,8 @@ def gather(
         if sentence not in following and sentence.score < ratio * best.score:
             continue
         if any(_overlaps(sentence, c) for c in chosen):
+            continue
+        if repeats is not None and repeats(sentence.text, [c.text for c in chosen]):
             continue
         new = key_terms(sentence.text) - seen
         if new_facts and not new and sentence not in following:
