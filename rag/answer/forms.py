@@ -35,6 +35,10 @@ def compose(
     policy: Policy,
 ) -> tuple[str, set[int]]:
     """The answer text, each piece cited, and the passages it cites."""
+
+    def repeats(text: str, said: list[str]) -> bool:
+        return evidence.repeats(text, said, policy.repeat_similarity)
+
     if form is Form.LIST:
         chosen = gather(
             ranked,
@@ -43,7 +47,7 @@ def compose(
             policy.max_list_items,
             new_facts=True,
             neighbours=policy.list_neighbour_ratio,
-            repeats=lambda text, said: evidence.repeats(text, said, policy.repeat_similarity),
+            repeats=repeats,
         )
         if len(chosen) > 1:
             return "\n".join(f"- {cite(s)}" for s in chosen), {s.passage for s in chosen}
@@ -54,7 +58,7 @@ def compose(
             policy.explain_ratio,
             policy.max_explain_sentences,
             new_facts=False,
-            repeats=lambda text, said: evidence.repeats(text, said, policy.repeat_similarity),
+            repeats=repeats,
         )
         return " ".join(cite(s) for s in chosen), {s.passage for s in chosen}
     return fact(form, query, ranked, passages, evidence, policy)
@@ -79,16 +83,11 @@ def fact(
     floor = policy.disagreement_ratio * best.score
     # Told more precisely again ("2013", then "April 2013", then "25 April 2013"): each sentence is taken once.
     taken = {best.text}
-    while finer := next(
-        (
-            o
-            for o, theirs in rivals
-            if o.text not in taken and _refines(theirs, asked_value(form, best.text, query, evidence))
-        ),
-        None,
-    ):
+    value = asked_value(form, best.text, query, evidence)
+    while finer := next((o for o, theirs in rivals if o.text not in taken and _refines(theirs, value)), None):
         taken.add(finer.text)
         best, ours = finer, _values(form, finer.text, query, evidence)
+        value = asked_value(form, best.text, query, evidence)
     lines = []
     short = short_answer(form, best.text, query, evidence)
     if short:
