@@ -48,6 +48,10 @@ class Policy:
     # A line label ("Sources:") found in this share of the documents (and at least three) marks boilerplate, never
     # quoted; a label one document uses ("2018/19:") stays. Set by judgment, not tuned: here only "sources" passes.
     boilerplate_share: float = 0.5
+    # Hybrid search keeps each search's best this many chunks among its candidates, whatever their fused rank.
+    # Session 16: a second-corpus question's only answering chunk was BM25's first and dense's 24th, and fusion left
+    # it 13th of 12. Second corpus: 0 → 53.1%, 2 and 4 → 54.2%; dev 79.5% at 0, 2 and 4, 79.3% at 6; the smallest kept.
+    kept_per_search: int = 2
     # Answerability: a logistic model over the evidence features (gate.FEATURES), fitted on the dev split by
     # eval/calibrate.py (label: the open gate's answer passes); the threshold is the one with the best gate accuracy
     # there (80.8% on 255 dev items with evidence, eval/questions/fresh.jsonl's dev half included; refusal precision

@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from itertools import islice
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -327,28 +327,42 @@ Keyword = KeywordSearch | LateKeywordSearch
 
 
 class HybridSearch:
-    """Dense and keyword results fused by reciprocal rank."""
+    """Dense and keyword results fused by reciprocal rank, each one's best few always kept."""
 
-    def __init__(self, dense: DenseSearch, keyword: Keyword) -> None:
+    def __init__(self, dense: DenseSearch, keyword: Keyword, policy: Policy = DEFAULT_POLICY) -> None:
         self.dense = dense
         self.keyword = keyword
+        self.policy = policy
 
     def search(self, query: str, k: int) -> list[Passage]:
         """Top k of the fused ranking; each passage keeps its cosine similarity."""
         vector = self.dense.embeddings.embed_query(query)
         dense = self.dense.search_vector(vector, CANDIDATES)
         known = {p.chunk_id: p.similarity for p in dense}
+        rankings = (dense, self.keyword.search_vector(query, vector, CANDIDATES, known))
         fused: dict[str, float] = {}
         by_id: dict[str, Passage] = {}
-        for ranking in (dense, self.keyword.search_vector(query, vector, CANDIDATES, known)):
+        for ranking in rankings:
             for rank, passage in enumerate(ranking):
                 fused[passage.chunk_id] = fused.get(passage.chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
                 by_id.setdefault(passage.chunk_id, passage)
         # A chunk of boilerplate lines alone ("Sources: …") is never quoted: it would only take a place.
         vocabulary = self.keyword.vocabulary
-        ranked = sorted(fused, key=fused.__getitem__, reverse=True)
-        best = list(islice((i for i in ranked if not _only_boilerplate(by_id[i].text, vocabulary)), k))
-        return [replace(by_id[i], score=fused[i]) for i in best]
+        kept = [
+            i
+            for i in sorted(fused, key=fused.__getitem__, reverse=True)
+            if not _only_boilerplate(by_id[i].text, vocabulary)
+        ]
+        # Fusion ranks a chunk found by both searches above one only keyword search finds, even first: in a small
+        # corpus most chunks are found by both. Each search's own best few stay among the k.
+        allowed = set(kept)
+        heads = [
+            [p.chunk_id for p in ranking if p.chunk_id in allowed][: self.policy.kept_per_search]
+            for ranking in rankings
+        ]
+        chosen = set(list(dict.fromkeys(i for pair in zip_longest(*heads) for i in pair if i))[:k])
+        chosen |= set([i for i in kept if i not in chosen][: max(0, k - len(chosen))])
+        return [replace(by_id[i], score=fused[i]) for i in kept if i in chosen]
 
 
 def _only_boilerplate(text: str, vocabulary: Vocabulary) -> bool:
@@ -356,13 +370,19 @@ def _only_boilerplate(text: str, vocabulary: Vocabulary) -> bool:
     return bool(lines) and all(vocabulary.is_boilerplate(line) for line in lines)
 
 
-def build_search(settings: Settings, store: Store, embeddings: Embeddings, keyword: Keyword) -> Search:
+def build_search(
+    settings: Settings,
+    store: Store,
+    embeddings: Embeddings,
+    keyword: Keyword,
+    policy: Policy = DEFAULT_POLICY,
+) -> Search:
     """The search named by RAG_RETRIEVAL, over an already built keyword index."""
     if settings.retrieval == "dense":
         return DenseSearch(store, embeddings)
     if settings.retrieval == "bm25":
         return keyword
-    return HybridSearch(DenseSearch(store, embeddings), keyword)
+    return HybridSearch(DenseSearch(store, embeddings), keyword, policy)
 
 
 def cosine_similarities(

@@ -125,3 +125,22 @@ def test_an_account_read_on_stops_at_the_end_of_its_section(corpus_runtime) -> N
     }
     assert len(read[same.page_content]) > len(same.page_content)
     assert read[other.page_content] == other.page_content
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which peacekeepers stayed until the end of the mission?",
+        "Who took over the camp in Gao?",
+        "Which countries sent the most troops?",
+    ],
+)
+def test_hybrid_search_keeps_each_search_s_best_two(corpus_runtime, question: str) -> None:  # noqa: ANN001
+    """Fusion alone left out a chunk one search ranked first or second, in favour of ones both found lower."""
+    store, emb = corpus_runtime.store, corpus_runtime.embeddings
+    dense, keyword = DenseSearch(store, emb), KeywordSearch(store, emb)
+    found = HybridSearch(dense, keyword).search(question, 4)
+    ids = [p.chunk_id for p in found]
+    assert len(ids) == 4
+    assert {p.chunk_id for p in dense.search(question, 2) + keyword.search(question, 2)} <= set(ids)
+    assert [p.score for p in found] == sorted((p.score for p in found), reverse=True)
