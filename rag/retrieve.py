@@ -24,7 +24,7 @@ from pydantic import ConfigDict
 from rag.config import Settings
 from rag.policy import DEFAULT_POLICY, Policy
 from rag.store import Store
-from rag.text import STOPWORDS, fold, near_spelling, stem, tokenize
+from rag.text import STOPWORDS, abbreviations, fold, near_spelling, stem, tokenize, words
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +121,33 @@ class Vocabulary:
         self.self_references: frozenset[str] = frozenset()
         self.words: frozenset[str] = frozenset()  # real words of the language, never read as typos
         self._known = list(frequencies)
+        self._aliases: dict[str, str] = {}
+        self._long_forms: dict[str, str] = {}
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """The corpus's abbreviations, each with its long form."""
+        return self._aliases
+
+    @aliases.setter
+    def aliases(self, found: dict[str, str]) -> None:
+        self._aliases = found
+        self._long_forms = {f" {' '.join(words(long))} ": short for short, long in found.items()}
+
+    def aliases_in(self, text: str) -> str:
+        """The other name of each abbreviation or long form the text uses: "CRTA" for "… Transit Authority"."""
+        if not self._aliases:
+            return ""
+        shorts = sorted({w for w in re.findall(r"\w+", text) if w in self._aliases})
+        spaced = f" {' '.join(words(text))} "
+        longs = [short for long, short in self._long_forms.items() if long in spaced and short not in shorts]
+        return " ".join([self._aliases[s] for s in shorts] + longs)
 
     def adopt(self, other: Vocabulary) -> None:
         """Become the other vocabulary, so every holder of this one sees it (a late keyword index fills it in)."""
         self.frequencies, self.size = other.frequencies, other.size
         self.boilerplate, self.words, self._known = other.boilerplate, other.words, other._known
-        self.self_references = other.self_references
+        self.self_references, self.aliases = other.self_references, other.aliases
 
     def is_boilerplate(self, sentence: str) -> bool:
         """A line under a label that most documents repeat ("Sources: …"): about the document, not its subject."""
@@ -232,6 +253,7 @@ class KeywordSearch:
         self.index.vocabulary.boilerplate = boilerplate_labels(self.docs, policy.boilerplate_share)
         self.index.vocabulary.self_references = self_references(self.docs, policy.boilerplate_share)
         self.index.vocabulary.words = model_words(store.settings.embed_model_path)
+        self.index.vocabulary.aliases = abbreviations([doc.page_content for doc in self.docs])
         self._by_position = {(d.metadata.get("source"), d.metadata.get("position")): d for d in self.docs}
 
     @property
@@ -271,7 +293,9 @@ class KeywordSearch:
     ) -> list[Passage]:
         """Top k by BM25, with cosines taken from `known` where the caller has them."""
         vocabulary = self.index.vocabulary
-        top = self.index.top([vocabulary.correct(t, self.policy.typo_min_ratio) for t in tokenize(query)], k)
+        # "Transit Authority" also finds the chunks that call it "CRTA", and the other way round.
+        tokens = tokenize(f"{query} {vocabulary.aliases_in(query)}")
+        top = self.index.top([vocabulary.correct(t, self.policy.typo_min_ratio) for t in tokens], k)
         hits = [self.docs[i] for i, _ in top]
         sims = cosine_similarities(self.store, vector, hits, known)
         # A chunk an ingest on another host has just removed is skipped until this index is rebuilt.

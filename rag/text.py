@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import pysbd
 import snowballstemmer
+from abbreviation_extractor import extract_abbreviation_definition_pairs_parallel
 from lemminflect import getAllLemmas
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -310,6 +311,12 @@ FUZZY_MIN = 80.0
 # The ratio alone lets two edits through in a six-letter word ("harper"/"hare" is 80): a word this long may hold
 # two typos ("neccesary"), a shorter one only one (a transposition, "Olso", counts as one).
 LONG_WORD = 8
+
+
+def abbreviations(texts: list[str]) -> dict[str, str]:
+    """Each abbreviation the texts define ("Calder Regional Transit Authority (CRTA)"), with its most common long form."""
+    found = extract_abbreviation_definition_pairs_parallel(texts, most_common_definition=True)
+    return {pair.abbreviation: pair.definition for pair in found.extractions}
 
 
 def near_spelling(word: str, choices: Iterable[str], min_ratio: float = FUZZY_MIN) -> str | None:

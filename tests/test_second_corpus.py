@@ -81,3 +81,16 @@ def test_a_chunk_of_boilerplate_alone_takes_no_place_among_the_candidates(second
     )
     assert len(found) == 12 and not any(p.text.startswith("Sources:") for p in found)
     assert any("Quayle" in p.text for p in found)
+
+
+def test_an_abbreviation_and_its_long_form_are_one_name(second_runtime: Runtime) -> None:
+    # The list of chief executives sits in a document titled with "CRTA"; the question spells the name out, and
+    # before, the passage lacking it was put after every other.
+    vocabulary = second_runtime.keyword.vocabulary
+    assert vocabulary.aliases["CRTA"] == "Calder Regional Transit Authority"
+    assert vocabulary.aliases_in("the CRTA board") == "Calder Regional Transit Authority"
+    assert vocabulary.aliases_in("the Calder Regional Transit Authority's board") == "CRTA"
+    answer = second_runtime.assistant.ask(
+        "Who has been chief executive of the Calder Regional Transit Authority since March 2022?"
+    )
+    assert answer.answer.startswith("Rosalind Quayle"), answer.answer

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rag.ingest import clean_text
 from rag.text import (
     DATE,
+    abbreviations,
     content_tokens,
     framed_sentences,
     key_terms,
@@ -130,3 +131,13 @@ def test_may_beside_a_number_is_the_month_not_the_verb() -> None:
     assert tokenize("On 24 May 2021 the president was arrested") == ["24", "may", "2021", "presid", "arrest"]
     assert "may" in content_tokens("What happened in May 2021?") and "may" in key_terms("in May 2021")
     assert tokenize("It may rain") == ["rain"]
+
+
+def test_abbreviations_are_read_where_the_text_defines_them() -> None:
+    found = abbreviations(
+        [
+            "The UN Office in Mali (UNOM) opened. Improvised explosive devices (IEDs) killed many.",
+            "It was reported by the Casablanca Chronicle (AFP).",
+        ]
+    )
+    assert found == {"UNOM": "UN Office in Mali", "IEDs": "Improvised explosive devices"}

@@ -311,11 +311,11 @@ class Evidence:
             # "Why did the bridge open on time in May 1998?" takes its figures as given, and they may be what is
             # false: a passage that gives other ones is not set aside for lacking them.
             terms = {t for t in terms if not t[0].isdigit() and t not in FOLDED_MONTHS}
-        gaps = {n: sum(not term_in(t, full_text(p)) for t in terms) for n, p in enumerate(passages, 1)}
+        gaps = {n: sum(not term_in(t, self.full_text(p)) for t in terms) for n, p in enumerate(passages, 1)}
         scored = []
         heads = _head_nouns(query)
         for (text, n, i, heading, start, frame, item), with_heading, alone in zip(rows, headed, bare):
-            tokens, heading_tokens = set(tokenize(text)), set(tokenize(heading))
+            tokens, heading_tokens = set(tokenize(self.with_aliases(text))), set(tokenize(heading))
             tokens |= _named_again(text, heads)
             if frame in lead:
                 tokens |= set(tokenize(frame))
@@ -373,6 +373,16 @@ class Evidence:
                 self._vectors[text] = np.asarray(vector)
         return np.asarray([self._vectors[t] for t in texts])
 
+    def full_text(self, passage: Passage) -> str:
+        """A passage with its title and section heading, which belong to what it says, and its abbreviations' long forms."""
+        return self.with_aliases(
+            f"{passage.metadata.get('title', '')} {passage.metadata.get('section', '')} {passage.text}"
+        )
+
+    def with_aliases(self, text: str) -> str:
+        """The text, then the other name of each abbreviation or long form it uses ("CRTA": "… Transit Authority")."""
+        return f"{text} {self.vocabulary.aliases_in(text)}"
+
     def repeats(self, text: str, others: list[str], min_similarity: float) -> bool:
         """The text says again what one of the others says (their cached sentence embeddings this close)."""
         if not others:
@@ -402,8 +412,3 @@ def rerank(
     return [passages[old - 1] for old in kept], [
         replace(s, passage=number[s.passage]) for s in ranked if s.passage in number
     ]
-
-
-def full_text(passage: Passage) -> str:
-    """A passage with its title and section heading, which belong to what it says."""
-    return f"{passage.metadata.get('title', '')} {passage.metadata.get('section', '')} {passage.text}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from rag.answer.evidence import Evidence, full_text
+from rag.answer.evidence import Evidence
 from rag.answer.model import Sentence
 from rag.answer.question import VALUE_FORMS, Form, acronym_asked, counted_nouns
 from rag.policy import Policy
@@ -38,8 +38,8 @@ def features(
 ) -> dict[str, float]:
     """What the best evidence shows, feature by feature (FEATURES)."""
     best = ranked[0]
-    passage = full_text(passages[best.passage - 1])
-    near = f"{passages[best.passage - 1].metadata.get('section', '')} {best.text}"
+    passage = evidence.full_text(passages[best.passage - 1])
+    near = evidence.with_aliases(f"{passages[best.passage - 1].metadata.get('section', '')} {best.text}")
     near_tokens = set(tokenize(near))
     terms = evidence.key_terms(query)
     weights = evidence.weights(query)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from rag.answer.evidence import Evidence, full_text
+from rag.answer.evidence import Evidence
 from rag.policy import Policy
 from rag.retrieve import Passage
 from rag.text import split_sentences, ungrounded_terms
@@ -46,7 +46,7 @@ def check(sentence: str, passages: list[Passage], evidence: Evidence, policy: Po
         return Checked(claim, cited, False, "no citation")
     if any(not 1 <= n <= len(passages) for n in cited):
         return Checked(claim, cited, False, "cites a passage that was not given")
-    texts = [full_text(passages[n - 1]) for n in cited]
+    texts = [evidence.full_text(passages[n - 1]) for n in cited]
     missing = ungrounded_terms(claim, " ".join(texts))
     if missing:
         return Checked(claim, cited, False, f"not in the cited passage: {sorted(missing)}")
