@@ -149,11 +149,12 @@ def split_sentences(text: str, skip_line: Callable[[str], bool] | None = None) -
 
 
 class Framed(NamedTuple):
-    """A sentence, the line that leads in to its list ("" if none), and whether it is a list item or table row."""
+    """A sentence, the line that leads in to its list ("" if none), whether it is a list item or table row, and its line."""
 
     text: str
     frame: str
     item: bool
+    line: int
 
 
 def framed_sentences(text: str, skip_line: Callable[[str], bool] | None = None) -> list[Framed]:
@@ -179,7 +180,7 @@ def framed_sentences(text: str, skip_line: Callable[[str], bool] | None = None) 
             pairs = (
                 [f"{h}: {c}" for h, c in zip(header, cells) if c and h] if len(header) == len(cells) else []
             )
-            parts.append(Framed(f"{'; '.join(pairs) or ': '.join(c for c in cells if c)}.", lead_in, True))
+            parts.append(Framed(f"{'; '.join(pairs) or ': '.join(c for c in cells if c)}.", lead_in, True, i))
             continue
         header = []
         item = LIST_ITEM.match(line) is not None
@@ -196,7 +197,7 @@ def framed_sentences(text: str, skip_line: Callable[[str], bool] | None = None) 
         # lead-in does for the list: it frames the item's sentences and is not quoted as one of them.
         frame = f"{lead_in} {label.group(1)}".strip() if label else lead_in
         if len(line) >= 3:
-            parts += [Framed(sentence, frame, item) for sentence in segment(line)]
+            parts += [Framed(sentence, frame, item, i) for sentence in segment(line)]
     return parts
 
 

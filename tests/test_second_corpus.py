@@ -94,3 +94,14 @@ def test_an_abbreviation_and_its_long_form_are_one_name(second_runtime: Runtime)
         "Who has been chief executive of the Calder Regional Transit Authority since March 2022?"
     )
     assert answer.answer.startswith("Rosalind Quayle"), answer.answer
+
+
+def test_a_list_answer_quotes_each_item_once_by_the_sentence_that_names_it(second_runtime: Runtime) -> None:
+    # Before, the item "Lionel Abernethy, 2006 to 2011. He resigned… The CRTA announced…" took two places of the
+    # list, and its third sentence stood for it alone, without his name.
+    answer = second_runtime.assistant.ask(
+        "Which people have served as chief executive of the CRTA, including in an acting capacity?"
+    )
+    lines = answer.answer.splitlines()
+    assert all(name in answer.answer for name in ("Abernethy", "Carraway", "Solberg", "Achterberg")), lines
+    assert "personal reasons" not in answer.answer and sum("Abernethy" in line for line in lines) == 1, lines

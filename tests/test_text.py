@@ -36,10 +36,10 @@ def test_an_items_bold_label_frames_it_and_is_not_quoted() -> None:
         "- **Ann Lee**, 2006 to 2013: a harbour master."
     )
     assert framed_sentences(text) == [
-        ("Diggers found a hull.", "A wreck under the wharf", True),
-        ("It was old.", "A wreck under the wharf", True),
-        ("2018 (cumulative): 102 personnel had been killed.", "", True),  # a label with a colon is content
-        ("Ann Lee , 2006 to 2013: a harbour master.", "", True),
+        ("Diggers found a hull.", "A wreck under the wharf", True, 0),
+        ("It was old.", "A wreck under the wharf", True, 0),  # one item, one line
+        ("2018 (cumulative): 102 personnel had been killed.", "", True, 1),  # a label with a colon is content
+        ("Ann Lee , 2006 to 2013: a harbour master.", "", True, 2),
     ]
 
 
@@ -59,10 +59,10 @@ def test_list_items_are_framed_by_the_line_that_leads_in_to_them() -> None:
     )
     lead_in = "The totals differ by source:"
     assert framed_sentences(text) == [
-        ("311 deaths, the UN figure;", lead_in, True),
-        ("303 deaths, per UN News.", lead_in, True),
-        ("The UN figure is the latest.", "", False),
-        ("It was given in December.", "", False),
+        ("311 deaths, the UN figure;", lead_in, True, 1),
+        ("303 deaths, per UN News.", lead_in, True, 2),
+        ("The UN figure is the latest.", "", False, 3),
+        ("It was given in December.", "", False, 3),
     ]
     assert lead_in not in split_sentences(text)  # it states nothing of its own
 

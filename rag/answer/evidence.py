@@ -188,6 +188,7 @@ class _Row(NamedTuple):
     start: int
     frame: str
     item: bool
+    line: int
 
 
 class Evidence:
@@ -293,6 +294,7 @@ class Evidence:
                         i - 1 if before else i,
                         line.frame,
                         line.item,
+                        line.line,
                     )
                 )
         if not rows:
@@ -314,7 +316,7 @@ class Evidence:
         gaps = {n: sum(not term_in(t, self.full_text(p)) for t in terms) for n, p in enumerate(passages, 1)}
         scored = []
         heads = _head_nouns(query)
-        for (text, n, i, heading, start, frame, item), with_heading, alone in zip(rows, headed, bare):
+        for (text, n, i, heading, start, frame, item, line), with_heading, alone in zip(rows, headed, bare):
             tokens, heading_tokens = set(tokenize(self.with_aliases(text))), set(tokenize(heading))
             tokens |= _named_again(text, heads)
             if frame in lead:
@@ -335,7 +337,7 @@ class Evidence:
                 score += self.policy.answer_type_bonus
             if form in GATHERED_FORMS and not self.key_terms(text):
                 score -= self.policy.vague_penalty  # no name, date or figure of its own: says little
-            scored.append(Sentence(text, n, i, score, start, dense, overlap, item))
+            scored.append(Sentence(text, n, i, score, start, dense, overlap, item, line))
         return sorted(scored, key=lambda s: self.policy.name_gap_penalty * gaps[s.passage] - s.score)
 
     def coverage(self, query: str, text: str, *, soft: bool = False, unnamed: bool = False) -> float:

@@ -202,6 +202,7 @@ def gather(
     chosen (two documents stating the same fact) is left out.
     """
     best = going_on(ranked[0], ranked)
+    best = _item_named(best, ranked) if new_facts else best
     chosen: list[Sentence] = [best]
     seen = key_terms(best.text) | key_terms(query)
     # An account goes on in the sentences after its best one; a list's items each earn their place.
@@ -218,8 +219,12 @@ def gather(
             break
         if sentence not in following and sentence.score < ratio * best.score:
             continue
+        if new_facts:
+            sentence = _item_named(sentence, ranked)
         if any(_overlaps(sentence, c) for c in chosen):
             continue
+        if new_facts and any(_same_item(sentence, c) for c in chosen):
+            continue  # a list answer quotes each item of a document's list once
         if repeats is not None and repeats(sentence.text, [c.text for c in chosen]):
             continue
         new = key_terms(sentence.text) - seen
@@ -237,16 +242,37 @@ def _neighbours(chosen: list[Sentence], ranked: list[Sentence], floor: float, ro
 
     A list question answered by one item of a document's list is answered by that list.
     """
-    at = {(s.passage, s.position): s for s in ranked}
+    # Each item by its first sentence, which names it; the sentences after it say more of the same item.
+    at: dict[tuple[int, int], Sentence] = {}
+    for s in sorted(ranked, key=lambda s: s.position, reverse=True):
+        at[(s.passage, s.line)] = s
     found: list[Sentence] = []
     for sentence in (s for s in chosen if s.item):
         for step in (1, -1):
-            position = sentence.position + step
-            while len(found) < room and (other := at.get((sentence.passage, position))) and other.item:
-                if other.score >= floor and not any(_overlaps(other, c) for c in [*chosen, *found]):
+            line = sentence.line + step
+            while len(found) < room and (other := at.get((sentence.passage, line))) and other.item:
+                taken = [*chosen, *found]
+                if other.score >= floor and not any(
+                    _overlaps(other, c) or _same_item(other, c) for c in taken
+                ):
                     found.append(other)
-                position += step
+                line += step
     return found
+
+
+def _item_named(sentence: Sentence, ranked: list[Sentence]) -> Sentence:
+    """An item of a document's list by its first sentence, which names it ("Ann Lee, 2006 to 2011. She…")."""
+    if not sentence.item:
+        return sentence
+    return min(
+        (s for s in ranked if s.passage == sentence.passage and s.line == sentence.line),
+        key=lambda s: s.position,
+    )
+
+
+def _same_item(one: Sentence, other: Sentence) -> bool:
+    """Both are sentences of one item of a document's list."""
+    return one.item and other.item and one.passage == other.passage and one.line == other.line
 
 
 def going_on(best: Sentence, ranked: list[Sentence]) -> Sentence:

@@ -59,6 +59,7 @@ class Sentence:
     dense: float
     overlap: float
     item: bool = False  # an item of a list or a row of a table
+    line: int = 0  # the line of its passage it is on: an item's sentences share one
 
 
 @dataclass(frozen=True)
