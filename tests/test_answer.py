@@ -91,6 +91,12 @@ def test_a_name_the_embedder_never_learned_still_finds_its_passage(corpus_runtim
     assert not answer.refused and "strategic review" in answer.answer, answer.answer
 
 
+def test_a_word_the_corpus_never_uses_ranks_by_its_closest_word(corpus_runtime) -> None:  # noqa: ANN001
+    # "boss" is in no document; "first" alone picked "For its first budget period…" and answered "Bamada".
+    answer = make(corpus_runtime).ask("who was the 1st boss of minusma")
+    assert answer.answer.startswith("Bert Koenders"), answer.answer
+
+
 def test_who_was_a_named_person_is_answered_by_an_account_not_a_title(corpus_runtime) -> None:  # noqa: ANN001
     answer = make(corpus_runtime).ask("Who was El-Ghassim Wane?")
     assert answer.form == "fact" and answer.answer.startswith("“On 16 March 2021 El-Ghassim Wane"), (

@@ -316,6 +316,7 @@ class Evidence:
         gaps = {n: sum(not term_in(t, self.full_text(p)) for t in terms) for n, p in enumerate(passages, 1)}
         scored = []
         heads = _head_nouns(query)
+        stand_ins = self._stand_ins(query, weights, [row.text for row in rows])
         for (text, n, i, heading, start, frame, item, line), with_heading, alone in zip(rows, headed, bare):
             tokens, heading_tokens = set(tokenize(self.with_aliases(text))), set(tokenize(heading))
             tokens |= _named_again(text, heads)
@@ -326,19 +327,40 @@ class Evidence:
                 w if t in tokens else w / 2 if t in heading_tokens else 0.0 for t, w in weights.items()
             )
             overlap = found / total if total else 0.0
+            # A word the corpus never uses counts by its closest word here, in the ranking only: the gate was
+            # calibrated on words matched by their letters.
+            soft = (
+                sum(weights[t] * close.get(text, 0.0) for t, close in stand_ins.items()) / total
+                if total
+                else 0.0
+            )
             # The heading helps a sentence that leaves its subject to it, and dilutes one that does not.
             dense = max(
                 float(np.dot(query_vector, with_heading)),
                 float(np.dot(query_vector, alone)),
                 lead.get(frame, 0.0),
             )
-            score = (1 - self.policy.overlap_weight) * dense + self.policy.overlap_weight * overlap
+            score = (1 - self.policy.overlap_weight) * dense + self.policy.overlap_weight * (overlap + soft)
             if self.values(form, text, query):
                 score += self.policy.answer_type_bonus
             if form in GATHERED_FORMS and not self.key_terms(text):
                 score -= self.policy.vague_penalty  # no name, date or figure of its own: says little
             scored.append(Sentence(text, n, i, score, start, dense, overlap, item, line))
         return sorted(scored, key=lambda s: self.policy.name_gap_penalty * gaps[s.passage] - s.score)
+
+    def _stand_ins(
+        self, query: str, weights: dict[str, float], texts: list[str]
+    ) -> dict[str, dict[str, float]]:
+        """For each question word the corpus never uses ("boss"), each text's closest word's cosine ("head"), if close.
+
+        Such a word matches no sentence by its letters; by meaning it may.
+        """
+        unknown = [t for t in weights if not t.isdigit() and not self.vocabulary.frequencies.get(t)]
+        if not unknown:
+            return {}
+        floor = self.policy.stand_in_min_similarity
+        by_text = {text: self._closeness(query, unknown, text) for text in texts}
+        return {t: {text: c[t] for text, c in by_text.items() if c[t] >= floor} for t in unknown}
 
     def coverage(self, query: str, text: str, *, soft: bool = False, unnamed: bool = False) -> float:
         """IDF-weighted share of the question's content tokens that a text holds.
@@ -355,15 +377,17 @@ class Evidence:
             return 1.0
         present = set(tokenize(text))
         missing = [t for t, w in weights.items() if t not in present and w]
-        others = sorted({w for w in words(text) if w not in STOPWORDS and not w.isdigit()}) if soft else []
-        closeness = dict.fromkeys(missing, 0.0)
-        if missing and others:
-            by_stem = {stem(w): w for w in words(query)}
-            queried = self._sentence_vectors([by_stem.get(t, t) for t in missing])
-            closeness = dict(
-                zip(missing, np.max(queried @ self._sentence_vectors(others).T, axis=1).tolist())
-            )
+        closeness = self._closeness(query, missing, text) if soft else {}
         return sum(w * (1.0 if t in present else closeness.get(t, 0.0)) for t, w in weights.items()) / total
+
+    def _closeness(self, query: str, tokens: list[str], text: str) -> dict[str, float]:
+        """For each of the question's tokens, the cosine of its word and the text's closest word (0 if none)."""
+        others = sorted({w for w in words(text) if w not in STOPWORDS and not w.isdigit()})
+        if not tokens or not others:
+            return dict.fromkeys(tokens, 0.0)
+        by_stem = {stem(w): w for w in words(query)}
+        asked = self._sentence_vectors([by_stem.get(t, t) for t in tokens])
+        return dict(zip(tokens, np.max(asked @ self._sentence_vectors(others).T, axis=1).tolist()))
 
     def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
         """Embeddings of sentences, cached: the same corpus sentences come back query after query."""
