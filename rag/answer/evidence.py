@@ -327,13 +327,10 @@ class Evidence:
                 w if t in tokens else w / 2 if t in heading_tokens else 0.0 for t, w in weights.items()
             )
             overlap = found / total if total else 0.0
-            # A word the corpus never uses counts by its closest word here, in the ranking only: the gate was
+            # A word the sentence lacks counts by its closest word there, in the ranking only: the gate was
             # calibrated on words matched by their letters.
-            soft = (
-                sum(weights[t] * close.get(text, 0.0) for t, close in stand_ins.items()) / total
-                if total
-                else 0.0
-            )
+            missing = [t for t in stand_ins if t not in tokens and t not in heading_tokens]
+            soft = sum(weights[t] * stand_ins[t].get(text, 0.0) for t in missing) / total if total else 0.0
             # The heading helps a sentence that leaves its subject to it, and dilutes one that does not.
             dense = max(
                 float(np.dot(query_vector, with_heading)),
@@ -351,16 +348,16 @@ class Evidence:
     def _stand_ins(
         self, query: str, weights: dict[str, float], texts: list[str]
     ) -> dict[str, dict[str, float]]:
-        """For each question word the corpus never uses ("boss"), each text's closest word's cosine ("head"), if close.
+        """For each question word, each text's closest word's cosine, where it is close ("boss" ~ "head").
 
-        Such a word matches no sentence by its letters; by meaning it may.
+        A word a sentence lacks ("ended" where it says "terminated") may still be there by meaning.
         """
-        unknown = [t for t in weights if not t.isdigit() and not self.vocabulary.frequencies.get(t)]
-        if not unknown:
+        asked = [t for t in weights if not t.isdigit()]
+        if not asked:
             return {}
         floor = self.policy.stand_in_min_similarity
-        by_text = {text: self._closeness(query, unknown, text) for text in texts}
-        return {t: {text: c[t] for text, c in by_text.items() if c[t] >= floor} for t in unknown}
+        by_text = {text: self._closeness(query, asked, text) for text in texts}
+        return {t: {text: c[t] for text, c in by_text.items() if c[t] >= floor} for t in asked}
 
     def coverage(self, query: str, text: str, *, soft: bool = False, unnamed: bool = False) -> float:
         """IDF-weighted share of the question's content tokens that a text holds.
