@@ -352,7 +352,9 @@ class Evidence:
 
         A word a sentence lacks ("ended" where it says "terminated") may still be there by meaning.
         """
-        asked = [t for t in weights if not t.isdigit()]
+        # A name or a date stands for itself: "Gao" is not "Kidal", nor "November" "August", however close.
+        named = {s for term in key_terms(query) for s in tokenize(term)}
+        asked = [t for t in weights if not t.isdigit() and t not in named and t not in FOLDED_MONTHS]
         if not asked:
             return {}
         floor = self.policy.stand_in_min_similarity
