@@ -105,3 +105,12 @@ def test_a_list_answer_quotes_each_item_once_by_the_sentence_that_names_it(secon
     lines = answer.answer.splitlines()
     assert all(name in answer.answer for name in ("Abernethy", "Carraway", "Solberg", "Achterberg")), lines
     assert "personal reasons" not in answer.answer and sum("Abernethy" in line for line in lines) == 1, lines
+
+
+def test_a_list_straight_under_a_heading_is_led_in_by_the_heading(second_runtime: Runtime) -> None:
+    # "Chief executives" heads the list and no line leads in to it; its items name neither "chief" nor the CRTA.
+    answer = second_runtime.assistant.ask(
+        "Who have been the chief executives of the Calder Regional Transit Authority?"
+    )
+    names = ("Abernethy", "Carraway", "Solberg", "Achterberg", "Quayle")
+    assert answer.form == "list" and sum(name in answer.answer for name in names) >= 4, answer.answer

@@ -304,6 +304,8 @@ class Evidence:
         query_vector = np.asarray(self.embeddings.embed_query(query))
         # A list question is answered by the items of a list whose lead-in says what it asks ("The largest
         # contributors were:"): each item is read as its lead-in says it, in meaning and in words.
+        # A list straight under a heading, with no lead-in line, is led in by its heading ("Chief executives").
+        rows = [row._replace(frame=row.heading) if row.item and not row.frame else row for row in rows]
         frames = sorted({row.frame for row in rows if row.frame}) if form is Form.LIST else []
         lead = dict(zip(frames, (self._sentence_vectors(frames) @ query_vector).tolist())) if frames else {}
         weights = self.weights(query)
