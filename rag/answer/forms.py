@@ -221,6 +221,8 @@ def gather(
             continue
         if new_facts:
             sentence = _item_named(sentence, ranked)
+            if best.item and not sentence.item:
+                continue  # a list answer found a document's list: it is that list, not sentences around it
         if any(_overlaps(sentence, c) for c in chosen):
             continue
         if new_facts and any(_same_item(sentence, c) for c in chosen):
