@@ -116,3 +116,16 @@ def test_a_list_straight_under_a_heading_is_led_in_by_the_heading(second_runtime
     assert answer.form == "list" and sum(name in answer.answer for name in names) >= 4, answer.answer
     # Found a document's list, the answer is that list: the sentences on the Transit Act around it stay out.
     assert "Transit Act" not in answer.answer, answer.answer
+
+
+def test_an_amount_keeps_its_currency_and_scale_but_not_the_words_after_it(second_runtime: Runtime) -> None:
+    # Before: "3.20 anywhere [1]" and "22 million [1]".
+    fare = second_runtime.assistant.ask("How much does a single fare cost?")
+    assert fare.answer.startswith("$3.20 [1]"), fare.answer
+    cost = second_runtime.assistant.ask("How much did the first line cost?")
+    assert cost.answer.startswith("$847 million [1]"), cost.answer
+
+
+def test_what_caused_asks_for_an_explanation(second_runtime: Runtime) -> None:
+    answer = second_runtime.assistant.ask("What caused the Marlow Square derailment?")
+    assert answer.form == "explain" and "switch blade had fractured" in answer.answer, answer.answer

@@ -23,6 +23,10 @@ IN_BRACKETS = re.compile(r"\([^()]*$")
 # "360 of 927 staff": the figure after "of" is the whole that the one before it is part of.
 WHOLE_OF = re.compile(r"\d\s+of\s+$")
 # "What share…", "what percentage…": the answer is a share, not the count it is taken of.
+# A currency sign before an amount ("$3.20"), and the words that scale one ("$388 million"); other words after an
+# amount say where or when, not what it counts ("$3.20 anywhere on the network").
+CURRENCY = re.compile(r"[$€£¥]\s*$")
+SCALE = re.compile(r"(?:thousand|million|billion|trillion)s?", re.I)
 ASKS_SHARE = re.compile(r"\b(?:percentage|proportion|share|per\s*cent|percent|fraction)\b", re.I)
 
 
@@ -113,7 +117,14 @@ def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> s
         return f"On {value}" if has_day else f"In {value}"
     if form is Form.NUMBER:
         per = SHARE.match(sentence, match.end())
-        return f"{value}{per.group()}" if per else " ".join([value, *counted(sentence, match.end())])
+        if per:
+            return f"{value}{per.group()}"
+        unit = counted(sentence, match.end())
+        currency = CURRENCY.search(sentence, 0, match.start())
+        if currency:
+            scale = unit[:1] if unit and SCALE.fullmatch(unit[0]) else []
+            return " ".join([f"{currency.group().strip()}{value}", *scale])
+        return " ".join([value, *unit])
     return value.strip()
 
 
