@@ -135,7 +135,7 @@ class Vocabulary:
         self._long_forms = {f" {' '.join(words(long))} ": short for short, long in found.items()}
 
     def aliases_in(self, text: str) -> str:
-        """The other name of each abbreviation or long form the text uses: "CRTA" for "… Transit Authority"."""
+        """The other name of each abbreviation or long form the text uses: "WHO" for "World Health Organization"."""
         if not self._aliases:
             return ""
         shorts = sorted({w for w in re.findall(r"\w+", text) if w in self._aliases})
@@ -293,7 +293,7 @@ class KeywordSearch:
     ) -> list[Passage]:
         """Top k by BM25, with cosines taken from `known` where the caller has them."""
         vocabulary = self.index.vocabulary
-        # "Transit Authority" also finds the chunks that call it "CRTA", and the other way round.
+        # "World Health Organization" also finds the chunks that call it "WHO", and the other way round.
         tokens = tokenize(f"{query} {vocabulary.aliases_in(query)}")
         top = self.index.top([vocabulary.correct(t, self.policy.typo_min_ratio) for t in tokens], k)
         hits = [self.docs[i] for i, _ in top]

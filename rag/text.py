@@ -315,7 +315,7 @@ LONG_WORD = 8
 
 
 def abbreviations(texts: list[str]) -> dict[str, str]:
-    """Each abbreviation the texts define ("Calder Regional Transit Authority (CRTA)"), with its most common long form."""
+    """Each abbreviation the texts define ("World Health Organization (WHO)"), with its most common long form."""
     found = extract_abbreviation_definition_pairs_parallel(texts, most_common_definition=True)
     return {pair.abbreviation: pair.definition for pair in found.extractions}
 

@@ -304,7 +304,7 @@ class Evidence:
         query_vector = np.asarray(self.embeddings.embed_query(query))
         # A list question is answered by the items of a list whose lead-in says what it asks ("The largest
         # contributors were:"): each item is read as its lead-in says it, in meaning and in words.
-        # A list straight under a heading, with no lead-in line, is led in by its heading ("Chief executives").
+        # A list straight under a heading, with no lead-in line, is led in by its heading ("Board members").
         rows = [row._replace(frame=row.heading) if row.item and not row.frame else row for row in rows]
         frames = sorted({row.frame for row in rows if row.frame}) if form is Form.LIST else []
         lead = dict(zip(frames, (self._sentence_vectors(frames) @ query_vector).tolist())) if frames else {}
@@ -358,7 +358,7 @@ class Evidence:
         letters: giving every missing word this credit churned dev (+5 −4 items) and made a cold question 1.5×
         slower, since every word of the candidate sentences has to be embedded.
         """
-        # A name or a date stands for itself: "Gao" is not "Kidal", nor "November" "August", however close.
+        # A name or a date stands for itself: "Paris" is not "Lyon", nor "November" "August", however close.
         named = {s for term in key_terms(query) for s in tokenize(term)}
         asked = [
             t
@@ -418,7 +418,7 @@ class Evidence:
         )
 
     def with_aliases(self, text: str) -> str:
-        """The text, then the other name of each abbreviation or long form it uses ("CRTA": "… Transit Authority")."""
+        """The text, then the other name of each abbreviation or long form it uses ("WHO": "World Health Organization")."""
         return f"{text} {self.vocabulary.aliases_in(text)}"
 
     def repeats(self, text: str, others: list[str], min_similarity: float) -> bool:
