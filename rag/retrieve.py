@@ -380,13 +380,13 @@ class HybridSearch:
         # Fusion ranks a chunk found by both searches above one only keyword search finds, even first: in a small
         # corpus most chunks are found by both. Each search's own best few stay among the k.
         allowed = set(kept)
-        heads = [
-            [p.chunk_id for p in ranking if p.chunk_id in allowed][: self.policy.kept_per_search]
-            for ranking in rankings
+        tops = [
+            [p.chunk_id for p in r if p.chunk_id in allowed][: self.policy.kept_per_search] for r in rankings
         ]
-        chosen = set(list(dict.fromkeys(i for pair in zip_longest(*heads) for i in pair if i))[:k])
-        chosen |= set([i for i in kept if i not in chosen][: max(0, k - len(chosen))])
-        return [replace(by_id[i], score=fused[i]) for i in kept if i in chosen]
+        chosen = list(dict.fromkeys(i for pair in zip_longest(*tops) for i in pair if i))[:k]
+        chosen += [i for i in kept if i not in chosen][: k - len(chosen)]
+        picked = set(chosen)
+        return [replace(by_id[i], score=fused[i]) for i in kept if i in picked]
 
 
 def _only_boilerplate(text: str, vocabulary: Vocabulary) -> bool:

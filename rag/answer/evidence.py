@@ -371,7 +371,7 @@ class Evidence:
         if not asked:
             return {}
         floor = self.policy.stand_in_min_similarity
-        by_text = {text: self._closeness(query, asked, text) for text in texts}
+        by_text = dict(zip(texts, self._closeness(query, asked, texts)))
         return {t: {text: c[t] for text, c in by_text.items() if c[t] >= floor} for t in asked}
 
     def coverage(self, query: str, text: str, *, soft: bool = False, unnamed: bool = False) -> float:
@@ -389,17 +389,23 @@ class Evidence:
             return 1.0
         present = set(tokenize(text))
         missing = [t for t, w in weights.items() if t not in present and w]
-        closeness = self._closeness(query, missing, text) if soft else {}
+        closeness = self._closeness(query, missing, [text])[0] if soft else {}
         return sum(w * (1.0 if t in present else closeness.get(t, 0.0)) for t, w in weights.items()) / total
 
-    def _closeness(self, query: str, tokens: list[str], text: str) -> dict[str, float]:
-        """For each of the question's tokens, the cosine of its word and the text's closest word (0 if none)."""
-        others = sorted({w for w in words(text) if w not in STOPWORDS and not w.isdigit()})
-        if not tokens or not others:
-            return dict.fromkeys(tokens, 0.0)
+    def _closeness(self, query: str, tokens: list[str], texts: list[str]) -> list[dict[str, float]]:
+        """For each text, each of the question's tokens' cosine to the text's closest word (0 if none)."""
+        if not tokens:
+            return [{} for _ in texts]
         by_stem = {stem(w): w for w in words(query)}
-        asked = self._sentence_vectors([by_stem.get(t, t) for t in tokens])
-        return dict(zip(tokens, np.max(asked @ self._sentence_vectors(others).T, axis=1).tolist()))
+        asked = self._sentence_vectors([by_stem.get(t, t) for t in tokens])  # once, not once per text
+        found = []
+        for text in texts:
+            others = sorted({w for w in words(text) if w not in STOPWORDS and not w.isdigit()})
+            best = (
+                np.max(asked @ self._sentence_vectors(others).T, axis=1) if others else np.zeros(len(tokens))
+            )
+            found.append(dict(zip(tokens, best.tolist())))
+        return found
 
     def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
         """Embeddings of sentences, cached: the same corpus sentences come back query after query."""

@@ -22,11 +22,11 @@ ASIDE_BEFORE = re.compile(r",\s+([a-z]+ed)\s+(?:on|in|at|by|from|until)?\s*$")
 IN_BRACKETS = re.compile(r"\([^()]*$")
 # "360 of 927 staff": the figure after "of" is the whole that the one before it is part of.
 WHOLE_OF = re.compile(r"\d\s+of\s+$")
-# "What share…", "what percentage…": the answer is a share, not the count it is taken of.
-# A currency sign before an amount ("$3.20"), and the words that scale one ("$388 million"); other words after an
+# A currency sign before an amount ("$3.20"), and the words that scale one ("$5 million"); other words after an
 # amount say where or when, not what it counts ("$3.20 anywhere on the network").
 CURRENCY = re.compile(r"[$€£¥]\s*$")
 SCALE = re.compile(r"(?:thousand|million|billion|trillion)s?", re.I)
+# "What share…", "what percentage…": the answer is a share, not the count it is taken of.
 ASKS_SHARE = re.compile(r"\b(?:percentage|proportion|share|per\s*cent|percent|fraction)\b", re.I)
 
 
