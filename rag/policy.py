@@ -111,6 +111,9 @@ class Policy:
     # Session 10, second-corpus dev: 0.5 → one list item more right (53.1% → 54.7%), 0.6 → none; the product's dev
     # split and the notes corpus unchanged at both, item for item.
     list_neighbour_ratio: float = 0.5
+    # A list or explanation asked about several named subjects ("…at Lagos, Accra and Lomé?") adds, for each subject
+    # no chosen sentence names, the best sentence naming it, if it scores at least this share of the best one.
+    subject_ratio: float = 0.5
     # Lists and explanations read this many of the best passages on into their next chunk, since 400-character
     # chunks cut accounts short. Dev: 0 → 63.4%, 1 and 3 → 63.9%.
     read_on_passages: int = 3

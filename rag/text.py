@@ -94,6 +94,25 @@ def is_noun(word: str) -> bool:
     return bool(readings) and set(readings) <= {"NOUN", "PROPN"}
 
 
+@lru_cache(maxsize=50_000)
+def may_be_noun(word: str) -> bool:
+    """The dictionary reads the word as a noun among other readings ("camp", "group"), or does not know it."""
+    readings = getAllLemmas(fold(word))
+    return not readings or "NOUN" in readings or "PROPN" in readings
+
+
+def plural(word: str) -> bool:
+    """The dictionary reads the word as a plural noun ("sites", "men"), whose lemma differs from it."""
+    lemmas = getAllLemmas(fold(word)).get("NOUN", ())
+    return bool(lemmas) and fold(word) not in lemmas
+
+
+def only_verb(word: str) -> bool:
+    """The dictionary reads the word only as a verb ("ended", "did"): it ends a noun phrase."""
+    readings = getAllLemmas(fold(word))
+    return bool(readings) and set(readings) <= {"VERB", "AUX"}
+
+
 def read_as_verb_or_modifier(word: str) -> bool:
     """The dictionary reads the word as something other than a noun ("were", "show"), so it is no typo of one."""
     readings = getAllLemmas(fold(word))

@@ -12,9 +12,18 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.retrievers import BaseRetriever
 
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
-from rag.answer.forms import compose, fact, going_on, short_answer
+from rag.answer.forms import compose, fact, gather, going_on, short_answer
 from rag.answer.model import Sentence
-from rag.answer.question import OFF_LIMITS, Form, analyse, form_of, is_follow_up, spell_months, written_out
+from rag.answer.question import (
+    OFF_LIMITS,
+    Form,
+    analyse,
+    asked_kinds,
+    form_of,
+    is_follow_up,
+    spell_months,
+    written_out,
+)
 from rag.errors import InputRejected
 from rag.policy import DEFAULT_POLICY
 from rag.retrieve import Passage
@@ -209,6 +218,50 @@ def test_after_that_points_back_and_a_month_is_no_referent() -> None:
 def test_what_was_the_date_asks_for_a_date(question: str) -> None:
     assert form_of(question) is Form.DATE
     assert form_of("What was the daily budget?") is Form.FACT
+
+
+def test_which_asks_for_a_thing_of_the_kind_its_nouns_name() -> None:
+    assert asked_kinds("Which resolution ended the mandate?") == {"resolut"}
+    assert asked_kinds("In which city is the headquarters?") == {"citi"}
+    assert asked_kinds("which country's troops held it") == {"countri"}  # the owner, not what it owns
+    # A capitalised word names what is asked about, not the kind asked for.
+    assert asked_kinds("Which Board report refers to it?") == {"report"}
+    assert asked_kinds("Which depots closed?") == set()  # several: a list
+    assert asked_kinds("When did the convoy which left Accra arrive?") == set()  # "which" opens no question
+
+
+def test_a_plural_asked_for_is_a_list_and_until_when_a_date() -> None:
+    assert form_of("Troops of which nationalities held the depots?") is Form.LIST
+    assert form_of("What roles did Ann Lee play in the league?") is Form.LIST
+    assert form_of("Give me the meeting numbers of the board's votes.") is Form.LIST
+    assert form_of("Which resolution ended the mandate?") is Form.FACT
+    assert form_of("When did the convoy which left Accra arrive?") is Form.DATE  # a relative "which"
+    assert form_of("res 4410 kept the league going til when") is Form.DATE
+
+
+def test_a_sentence_placing_its_event_after_the_one_before_is_read_with_it(corpus_runtime) -> None:  # noqa: ANN001
+    text = "After Ghana withdrew 1,425 nurses, the league had 12,789 staff. Ghana then planned to send 1,000 more nurses."
+    ranked = rank_one(
+        corpus_runtime, "Did Ghana plan to send more nurses after withdrawing 1,425?", Form.FACT, text
+    )
+    assert ranked[0].text == text
+
+
+def test_a_list_asked_of_several_subjects_gets_a_sentence_for_each(corpus_runtime) -> None:  # noqa: ANN001
+    def said(text: str, score: float, position: int) -> Sentence:
+        return Sentence(text, 1, position, score, position, score, 0.5)
+
+    ranked = [
+        said("The depot at Lagos was held by Ghanaian nurses.", 0.9, 0),
+        said("Lagos was the first depot to close.", 0.85, 1),
+        said("The Accra depot had housed a Togolese unit.", 0.5, 2),
+        said("The Lomé depot closed in May.", 0.3, 3),
+    ]
+    question = "Nurses of which nationalities held the depots at Lagos, Accra and Lomé?"
+    subjects = frozenset({"Lagos", "Accra", "Lomé"})
+    chosen = gather(ranked, question, 0.8, 6, new_facts=True, subjects=subjects, subject_ratio=0.5)
+    assert [s.position for s in chosen] == [0, 2], "Accra's best sentence is added; Lomé's scores too little"
+    assert [s.position for s in gather(ranked, question, 0.8, 6, new_facts=True)] == [0]
 
 
 def test_who_have_asks_for_several_people() -> None:
@@ -796,6 +849,24 @@ def test_a_count_keeps_its_unit_when_it_is_left_out_or_named_another_way(corpus_
             "Who led the harbour residents against the route?",
             "Albert Okafor",
         ),
+        # "Which X…" is answered by the value the sentence gives as an X: a number with its kind, a name beside it.
+        (
+            Form.FACT,
+            "On 3 May 2019 the Board adopted resolution 4410 (2019), at its 812th meeting in Accra.",
+            "Which resolution did the Board adopt in May 2019?",
+            "resolution 4410",
+        ),
+        (
+            Form.FACT,
+            "In 2021 the league closed its depot at Tamale.",
+            "Which depot closed in 2021?",
+            "Tamale",
+        ),
+        (Form.FACT, "In 2021 the league closed the Tamale depot.", "Which depot closed in 2021?", "Tamale"),
+        # An owner is not the thing owned, nor a question's own name an answer to it.
+        (Form.FACT, "The Board's report B/2019/4 refers to it.", "Which Board report refers to it?", ""),
+        # "Which depots…" asks for several: no one name answers it.
+        (Form.FACT, "In 2021 the league closed its depot at Tamale.", "Which depots closed in 2021?", ""),
     ],
 )
 def test_the_short_answer_is_the_value_the_sentence_states(

@@ -11,7 +11,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from rag.answer.model import Sentence
-from rag.answer.question import ASKS_DAY, Form, acronym_asked, counted_nouns, presupposes
+from rag.answer.question import ASKS_DAY, Form, acronym_asked, asked_kinds, counted_nouns, presupposes
 from rag.policy import Policy
 from rag.retrieve import Passage, Vocabulary
 from rag.text import (
@@ -43,6 +43,8 @@ POINTS_BACK = re.compile(
     r"(?:he|she|it|they|this|these|those|the same|both|then|its|their)\b",
     re.I,
 )
+# "Lagos then asked…", "The board later…": an event placed after the one before it.
+GOES_ON = re.compile(r"^\W*(?:the\s+)?[\w'’-]+\s+(?:then|later|thereafter|subsequently)\b", re.I)
 # "The declaration was signed…" after a sentence on a declaration: a common noun named again with "the".
 DEFINITE = re.compile(r"the\s+([a-z][\w-]*)(?:\s+([a-z][\w-]*))?")
 # Capitalised words (with "of", "for"… between) ending just before "(ACRONYM)"; {} is the escaped acronym.
@@ -54,6 +56,10 @@ VERB_ENDING = re.compile(r"(?:ed|ing)$")
 UNIT = re.compile(r"\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
 # A letter and hyphen ("X-7"), or a word, just before a number: what may name it.
 NAMED_BY = re.compile(r"(?:[A-Za-z]-|\b([A-Za-z]+)\s+)$")
+# A common noun just before a value, or linked to it ("resolution 2690", "the camp at Lagos"), or just after it
+# ("the Lagos camp"): the kind of thing the value names.
+KIND_BEFORE = re.compile(r"\b([a-z][a-z-]+)\s+(?:(?:at|of|in)\s+)?$")
+KIND_AFTER = re.compile(r"\s+([a-z][a-z-]+)\b")
 # "League of Coastal Towns": the head noun of a name comes before "of".
 OF = re.compile(r"\s+of\s+", re.I)
 # A closing aside in brackets: what a follow-up refers to ("Who took it over? (Lagos camp)"), or a remark.
@@ -101,10 +107,32 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
     elif form is Form.FACT and acronym_asked(question):
         # The long form written just before the acronym in brackets: "the North Atlantic Treaty Organization (NATO)".
         return list(re.finditer(LONG_FORM.format(re.escape(str(acronym_asked(question)))), text))
+    elif form is Form.FACT and asked_kinds(question):
+        found = _of_kind(text, asked_kinds(question))
     else:
         return []
     asked = fold(question)
     return [m for m in found if fold(m.group()) not in asked]
+
+
+def _of_kind(text: str, kinds: set[str]) -> list[re.Match[str]]:
+    """Names and numbers the text gives as things of an asked kind: "resolution 2690", "the Lagos camp", "camp at Lagos".
+
+    The kind is a common noun next to the value; a number is matched with it ("resolution 2690", not "2690").
+    """
+    found = []
+    for value in [*_name_matches(text), *_undated_numbers(text)]:
+        # "S" names nothing; an owner ("the Board's report") is not the thing owned.
+        if len(value.group()) < 2 or value.group().endswith(("'s", "’s")):
+            continue
+        before = KIND_BEFORE.search(text, 0, value.start())
+        after = KIND_AFTER.match(text, value.end())
+        if before and stem(fold(before.group(1))) in kinds:
+            start = before.start() if value.group()[0].isdigit() else value.start()
+            found.append(re.compile(re.escape(text[start : value.end()])).search(text, start))
+        elif after and stem(fold(after.group(1))) in kinds:
+            found.append(value)
+    return [m for m in found if m]
 
 
 def _undated_numbers(text: str) -> list[re.Match[str]]:
@@ -171,7 +199,7 @@ def _named_again(text: str, heads: list[tuple[re.Pattern[str], set[str]]]) -> se
 
 def _continues(sentence: str, previous: str) -> bool:
     """The sentence refers to the one before: a pronoun, or the same thing named again with "the"."""
-    if POINTS_BACK.match(sentence):
+    if POINTS_BACK.match(sentence) or GOES_ON.match(sentence):
         return True
     again = DEFINITE.match(sentence.lower())
     said = set(tokenize(previous))

@@ -11,7 +11,7 @@ from rag.answer.model import Sentence
 from rag.answer.question import VALUE_FORMS, Form
 from rag.policy import Policy
 from rag.retrieve import Passage
-from rag.text import WEEKDAYS, defang, fold, key_terms, tokenize, words
+from rag.text import WEEKDAYS, defang, fold, key_terms, term_in, tokenize, words
 
 # A name with "the" (or "a", "its"…) just before it, adjectives allowed between: a title or a body, not a person.
 DETERMINED = re.compile(r"\b(?:the|a|an|its|his|her|their)\s+(?:[a-z][\w-]*\s+){0,2}$")
@@ -52,6 +52,8 @@ def compose(
             new_facts=True,
             neighbours=policy.list_neighbour_ratio,
             repeats=repeats,
+            subjects=frozenset(evidence.key_terms(query)),
+            subject_ratio=policy.subject_ratio,
         )
         if len(chosen) > 1:
             return "\n".join(f"- {cite(s)}" for s in chosen), {s.passage for s in chosen}
@@ -63,6 +65,8 @@ def compose(
             policy.max_explain_sentences,
             new_facts=False,
             repeats=repeats,
+            subjects=frozenset(evidence.key_terms(query)),
+            subject_ratio=policy.subject_ratio,
         )
         return " ".join(cite(s) for s in chosen), {s.passage for s in chosen}
     return fact(form, query, ranked, passages, evidence, policy)
@@ -205,6 +209,8 @@ def gather(
     new_facts: bool,
     neighbours: float | None = None,
     repeats: Callable[[str, list[str]], bool] | None = None,
+    subjects: frozenset[str] = frozenset(),
+    subject_ratio: float = 0.0,
 ) -> list[Sentence]:
     """The best sentence, the ones that follow it in an account, then others close to it in score.
 
@@ -245,6 +251,17 @@ def gather(
             continue
         chosen.append(sentence)
         seen |= new
+    # "…at Lagos, Accra and Lomé?" asks about each: a subject no chosen sentence names gets its best sentence.
+    for term in sorted(subjects, key=lambda t: (query.find(t), t)) if len(subjects) > 1 else ():
+        if len(chosen) >= limit:
+            break
+        named = next((s for s in ranked if term_in(term, s.text)), None)
+        if (
+            named is not None
+            and named.score >= subject_ratio * best.score
+            and not any(term_in(term, c.text) or _overlaps(named, c) for c in chosen)
+        ):
+            chosen.append(named)
     if neighbours is not None:
         chosen += _neighbours(chosen, ranked, neighbours * best.score, limit - len(chosen))
     return sorted(chosen, key=lambda s: (s.passage, s.position))

@@ -21,10 +21,14 @@ from rag.text import (
     content_tokens,
     first_line,
     fold,
+    may_be_noun,
     names,
     numbers,
+    only_verb,
+    plural,
     read_as_verb_or_modifier,
     split_sentences,
+    stem,
     strip_markup,
 )
 
@@ -90,7 +94,7 @@ FORMS = [
     ),
     (
         Form.DATE,
-        r"^\W*(?:when|until when|by when|since when)\b"
+        r"^\W*(?:when|until when|by when|since when)\b|\b(?:until|till|til|by|since) when\W*$"
         r"|\b(?:what|which)(?:['’]s| (?:is|was|were|are))?(?: the)? (?:exact |precise )?(?:date|year|day|month)\b"
         r"|\bhow long ago\b",
     ),
@@ -140,6 +144,15 @@ ORDINAL = re.compile(rf"\b(\d+)(?:st|nd|rd|th)\b(?:\s+of(?=\s+(?:{_MONTH_NAME})\
 DAY_OF_MONTH = re.compile(rf"\b(?:{_MONTH_NAME})\s+$|^\s+(?:{_MONTH_NAME})\b", re.I)
 ORDINAL_WORDS = "first second third fourth fifth sixth seventh eighth ninth tenth".split()
 # "How many sea containers…": the words naming what a count question counts.
+# "Which resolution…", "in which city…": up to three words after an opening "which" name the kind asked for.
+WHICH_KIND = re.compile(r"^\W*(?:\w+\s+)?which\s+(?!of\b)((?:[^\W\d_][\w'’-]*\s*){1,3})", re.I)
+POSSESSIVE = re.compile(r"['’]s$")
+# The noun phrase a "which"/"what" asks about, or that "give me the…" asks for, up to four words.
+SEVERAL = re.compile(
+    r"(?:\b(?:which|what)\s+(?:of\s+the\s+)?|^\W*(?:give|show|tell)\s+(?:me\s+|us\s+)?(?:the\s+|all\s+)?)"
+    r"((?:[^\W\d_][\w'’-]*\s*){1,4})",
+    re.I,
+)
 COUNTED = re.compile(r"\bhow many\s+([^\W\d_][\w-]*)(?:\s+([^\W\d_][\w-]*))?", re.I)
 # "What does NATO stand for?", "What is the WHO?": the question asks what an acronym stands for.
 DEFINES = re.compile(
@@ -253,7 +266,19 @@ def form_of(question: str) -> Form:
     for form, pattern in FORM_PATTERNS:
         if pattern.search(question):
             return form
-    return Form.FACT
+    return Form.LIST if asks_for_several(question) else Form.FACT
+
+
+def asks_for_several(question: str) -> bool:
+    """The thing asked for is plural: "troops of which nationalities…", "what roles did…", "give the numbers…"."""
+    match = SEVERAL.search(question)
+    for word in match.group(1).split() if match else ():
+        bare = fold(word.rstrip("'’?,."))
+        if bare in STOPWORDS or only_verb(bare):
+            return False
+        if plural(bare):
+            return True
+    return False
 
 
 def _typed_question_word(match: re.Match[str]) -> str:
@@ -332,6 +357,24 @@ def counted_nouns(question: str) -> list[str]:
             break
         kept.append(word.lower())
     return kept
+
+
+def asked_kinds(question: str) -> set[str]:
+    """The stems of the nouns a "which" question asks one name or number of ("Which resolution ended…" → resolut).
+
+    A plural ("which sites…") asks for several: a list, which no single value answers.
+    """
+    match = WHICH_KIND.search(question)
+    kinds: set[str] = set()
+    for word in match.group(1).split() if match else ():
+        bare = fold(POSSESSIVE.sub("", word))
+        if bare in STOPWORDS or only_verb(bare):
+            break
+        if may_be_noun(bare) and not word[0].isupper() and not plural(bare):  # a capital: what is asked about
+            kinds.add(stem(bare))
+        if bare != fold(word):  # "which country's troops" asks for a country
+            break
+    return kinds
 
 
 @lru_cache(maxsize=4096)
