@@ -237,6 +237,19 @@ def test_a_plural_asked_for_is_a_list_and_until_when_a_date() -> None:
     assert form_of("Which resolution ended the mandate?") is Form.FACT
     assert form_of("When did the convoy which left Accra arrive?") is Form.DATE  # a relative "which"
     assert form_of("res 4410 kept the league going til when") is Form.DATE
+    assert form_of("The strike spread to which other countries?") is Form.LIST
+
+
+def test_a_question_naming_a_document_s_origin_is_not_held_against_it(corpus_runtime) -> None:  # noqa: ANN001
+    def passage(n: int, origin: str) -> Passage:
+        return Passage(f"c{n}", "The depot at Tamale closed on 3 May 2021.", {"origin": origin}, 0.5, 0.5)
+
+    ranked = make(corpus_runtime).evidence.rank(
+        "According to Reuters, when did the Tamale depot close?",
+        Form.DATE,
+        [passage(1, "AFP news report, May 2021"), passage(2, "Reuters news report, May 2021")],
+    )
+    assert ranked[0].passage == 2, "the passage from Reuters; the other lacks the name asked for"
 
 
 def test_a_sentence_placing_its_event_after_the_one_before_is_read_with_it(corpus_runtime) -> None:  # noqa: ANN001

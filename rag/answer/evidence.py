@@ -446,9 +446,10 @@ class Evidence:
         return np.asarray([self._vectors[t] for t in texts])
 
     def full_text(self, passage: Passage) -> str:
-        """A passage with its title and section heading, which belong to what it says, and its abbreviations' long forms."""
+        """A passage with its title, section heading and named origin ("according to AFP"), and its abbreviations' long forms."""
+        meta = passage.metadata
         return self.with_aliases(
-            f"{passage.metadata.get('title', '')} {passage.metadata.get('section', '')} {passage.text}"
+            f"{meta.get('title', '')} {meta.get('section', '')} {meta.get('origin', '')} {passage.text}"
         )
 
     def with_aliases(self, text: str) -> str:

@@ -147,6 +147,8 @@ ORDINAL_WORDS = "first second third fourth fifth sixth seventh eighth ninth tent
 # "Which resolution…", "in which city…": up to three words after an opening "which" name the kind asked for.
 WHICH_KIND = re.compile(r"^\W*(?:\w+\s+)?which\s+(?!of\b)((?:[^\W\d_][\w'’-]*\s*){1,3})", re.I)
 POSSESSIVE = re.compile(r"['’]s$")
+# Function words that may stand inside a noun phrase ("which other countries", "what two main reasons").
+QUANTIFIERS = frozenset({"other", "such", "same", "own", "all", "both", "each", "some", "any", "more"})
 # The noun phrase a "which"/"what" asks about, or that "give me the…" asks for, up to four words.
 SEVERAL = re.compile(
     r"(?:\b(?:which|what)\s+(?:of\s+the\s+)?|^\W*(?:give|show|tell)\s+(?:me\s+|us\s+)?(?:the\s+|all\s+)?)"
@@ -274,6 +276,8 @@ def asks_for_several(question: str) -> bool:
     match = SEVERAL.search(question)
     for word in match.group(1).split() if match else ():
         bare = fold(word.rstrip("'’?,."))
+        if bare in QUANTIFIERS:
+            continue
         if bare in STOPWORDS or only_verb(bare):
             return False
         if plural(bare):
