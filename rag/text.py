@@ -46,6 +46,11 @@ DATE = re.compile(
     rf"|(?:{_MONTH})\s+\d{{4}}|(?:{_MONTH})|(?<!/){YEAR_PATTERN}(?:[-–/](?:\d{{4}}|\d{{2}}))?(?![/\d]))\b"
 )
 # A month beside a day or a year: "May" there is the month, not the verb a stopword list drops.
+# A span of years: its bounds frame what is asked ("How did it grow from 2013 to 2020?"), any year within answers.
+# "2022-2023" is left out: it names a budget or season year as often as it spans.
+YEAR_RANGE = re.compile(
+    rf"\b(?:from|between)\s+({YEAR_PATTERN})\s+(?:to|and|until|through)\s+({YEAR_PATTERN})\b", re.I
+)
 MONTH_DATED = re.compile(rf"(?<=\d )(?:{_MONTH})\b|\b(?:{_MONTH})(?= \d)")
 # A name: a run of capitalised words, allowing "of"/"de"/"al-" inside ("Bank of West African States").
 NAME = re.compile(
@@ -238,6 +243,11 @@ def first_line(text: str) -> str:
 def numbers(text: str) -> set[str]:
     """The numbers of a text, normalised ("11,200" → "11200")."""
     return {n.replace(",", "") for n in NUMBER.findall(text)}
+
+
+def range_bounds(text: str) -> set[str]:
+    """The years that bound a span ("from 2013 to 2020", "between 2015 and 2018"), not facts asked."""
+    return {year for match in YEAR_RANGE.finditer(text) for year in match.groups() if year}
 
 
 def _sentence_start(text: str, index: int) -> bool:

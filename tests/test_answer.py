@@ -13,6 +13,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
 from rag.answer.forms import compose, fact, gather, going_on, short_answer
+from rag.answer.gate import features
 from rag.answer.model import Sentence
 from rag.answer.question import (
     OFF_LIMITS,
@@ -238,6 +239,17 @@ def test_a_plural_asked_for_is_a_list_and_until_when_a_date() -> None:
     assert form_of("When did the convoy which left Accra arrive?") is Form.DATE  # a relative "which"
     assert form_of("res 4410 kept the league going til when") is Form.DATE
     assert form_of("The strike spread to which other countries?") is Form.LIST
+
+
+def test_an_account_of_a_span_of_years_is_not_refused_for_lacking_its_bounds(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    assert evidence.key_terms("How did the staff of the league grow from 2013 to 2020?") == set()
+    text = "In 2017 the league had 1,726 staff, 90% of the 1,920 authorized."
+    question = "How did the league's staff numbers change from 2013 to 2020?"
+    ranked = rank_one(corpus_runtime, question, Form.EXPLAIN, text)
+    passages = [Passage("c1", text, {"source": "note.txt"}, 0.5, 0.5)]
+    values = features(question, Form.EXPLAIN, ranked, passages, evidence)
+    assert values["other_number"] == 0.0 and values["sentence_terms"] == 1.0
 
 
 def test_a_question_naming_a_document_s_origin_is_not_held_against_it(corpus_runtime) -> None:  # noqa: ANN001

@@ -29,6 +29,7 @@ from rag.text import (
     key_terms,
     names,
     numbers,
+    range_bounds,
     stem,
     term_in,
     tokenize,
@@ -240,8 +241,9 @@ class Evidence:
         return weights
 
     def key_terms(self, text: str) -> set[str]:
-        """The question's names and numbers that are not generic in this corpus."""
-        return {t for t in key_terms(text) if not any(self._generic(s) for s in tokenize(t))}
+        """The question's names and numbers that are not generic in this corpus, nor the bounds of a span of years."""
+        terms = key_terms(text) - range_bounds(text)
+        return {t for t in terms if not any(self._generic(s) for s in tokenize(t))}
 
     def values(self, form: Form, text: str, question: str) -> list[re.Match[str]]:
         """The values of the wanted kind in a sentence, beyond the question's; a generic name answers no "who"."""

@@ -10,7 +10,7 @@ from rag.answer.model import Sentence
 from rag.answer.question import VALUE_FORMS, Form, acronym_asked, counted_nouns
 from rag.policy import Policy
 from rag.retrieve import Passage
-from rag.text import numbers, term_in, tokenize
+from rag.text import numbers, range_bounds, term_in, tokenize
 
 # "Which resolution…", "which armed group…": the answer names or numbers the thing asked for.
 IDENTIFIES = re.compile(r"^\W*(?:\w+\s+)?which\s+(?!of\b)[a-z]", re.I)
@@ -45,7 +45,7 @@ def features(
     weights = evidence.weights(query)
     rarest = max(weights, key=weights.__getitem__) if weights else ""
     missing = [w for t, w in weights.items() if t not in near_tokens and not term_in(t, near)]
-    asked, said = numbers(query), numbers(near)
+    asked, said = numbers(query) - range_bounds(query), numbers(near)
     return {
         "dense": best.dense,
         "overlap": best.overlap,
