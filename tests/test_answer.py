@@ -239,6 +239,7 @@ def test_a_plural_asked_for_is_a_list_and_until_when_a_date() -> None:
     assert form_of("When did the convoy which left Accra arrive?") is Form.DATE  # a relative "which"
     assert form_of("res 4410 kept the league going til when") is Form.DATE
     assert form_of("The strike spread to which other countries?") is Form.LIST
+    assert form_of("Among its largest donors, which were African countries?") is Form.LIST
 
 
 def test_an_account_of_a_span_of_years_is_not_refused_for_lacking_its_bounds(corpus_runtime) -> None:  # noqa: ANN001
@@ -287,6 +288,29 @@ def test_a_list_asked_of_several_subjects_gets_a_sentence_for_each(corpus_runtim
     chosen = gather(ranked, question, 0.8, 6, new_facts=True, subjects=subjects, subject_ratio=0.5)
     assert [s.position for s in chosen] == [0, 2], "Accra's best sentence is added; Lomé's scores too little"
     assert [s.position for s in gather(ranked, question, 0.8, 6, new_facts=True)] == [0]
+
+
+def test_a_lone_item_of_a_document_s_list_does_not_shut_out_other_documents() -> None:
+    def said(text: str, passage: int, score: float, line: int, item: bool) -> Sentence:
+        return Sentence(text, passage, line, score, line, score, 0.5, item, line)
+
+    question = "Which resolutions of the Board were adopted under Article 7?"
+    lone = said("Resolution 12 was adopted under Article 7.", 1, 0.9, 2, True)
+    other_document = said("Resolution 40 was adopted in 2020 under Article 7.", 2, 0.85, 0, False)
+    chosen = gather(
+        [lone, other_document, said("The Board has nine members.", 1, 0.3, 3, True)],
+        question,
+        0.8,
+        6,
+        new_facts=True,
+    )
+    assert [s.passage for s in chosen] == [1, 2]
+    # A list whose other items score as well is the answer: a sentence outside it is left out.
+    sibling = said("Resolution 19 was adopted under Article 7.", 1, 0.8, 3, True)
+    assert [s.text for s in gather([lone, other_document, sibling], question, 0.8, 6, new_facts=True)] == [
+        lone.text,
+        sibling.text,
+    ]
 
 
 def test_who_have_asks_for_several_people() -> None:

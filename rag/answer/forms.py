@@ -222,6 +222,11 @@ def gather(
     best = _item_named(best, ranked) if new_facts else best
     chosen: list[Sentence] = [best]
     seen = key_terms(best.text) | key_terms(query)
+    # The best sentence is an item of a document's list that answers, when another of its items scores as well.
+    listed = best.item and any(
+        s.item and s.passage == best.passage and s.line != best.line and s.score >= ratio * best.score
+        for s in ranked
+    )
     # An account goes on in the sentences after its best one; a list's items each earn their place.
     following = sorted(
         (
@@ -238,7 +243,7 @@ def gather(
             continue
         if new_facts:
             sentence = _item_named(sentence, ranked)
-            if best.item and not sentence.item:
+            if listed and not sentence.item:
                 continue  # a list answer found a document's list: it is that list, not sentences around it
         if any(_overlaps(sentence, c) for c in chosen):
             continue

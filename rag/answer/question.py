@@ -151,7 +151,7 @@ POSSESSIVE = re.compile(r"['’]s$")
 QUANTIFIERS = frozenset({"other", "such", "same", "own", "all", "both", "each", "some", "any", "more"})
 # The noun phrase a "which"/"what" asks about, or that "give me the…" asks for, up to four words.
 SEVERAL = re.compile(
-    r"(?:\b(?:which|what)\s+(?:of\s+the\s+)?|^\W*(?:give|show|tell)\s+(?:me\s+|us\s+)?(?:the\s+|all\s+)?)"
+    r"(?:\b(?:which|what)\s+(?:of\s+the\s+|(?:are|were)\s+(?:the\s+)?)?|^\W*(?:give|show|tell)\s+(?:me\s+|us\s+)?(?:the\s+|all\s+)?)"
     r"((?:[^\W\d_][\w'’-]*\s*){1,4})",
     re.I,
 )
