@@ -101,7 +101,9 @@ FORMS = [
     (
         Form.NUMBER,
         r"\bhow (?:many|much|far|long|large|big|high)\b|\bwhat (?:percentage|share|number|proportion|"
-        r"amount|figure|budget|cost|total|size|strength|count|tally)\b|\bhow many\b",
+        r"amount|figure|budget|cost|total|size|strength|count|tally)\b|\bhow many\b"
+        # "What ridership figure…", not "what document number…", which asks for an identifier.
+        r"|\bwhat [a-z]+ (?:figure|total|amount|percentage|share|proportion|count|tally)\b",
     ),
     (Form.WHO, r"^\W*(?:who|whom|whose)\b|\bwhich (?:person|official|man|woman|leader|general)\b"),
 ]
