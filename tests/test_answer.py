@@ -292,6 +292,20 @@ def test_a_list_asked_of_several_subjects_gets_a_sentence_for_each(corpus_runtim
     assert [s.position for s in gather(ranked, question, 0.8, 6, new_facts=True)] == [0]
 
 
+def test_a_question_s_subjects_are_its_names_whole_and_its_numbers(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    assert evidence.subjects("Troops of which countries held Gao, Kidal and Timbuktu in 2020?") == {
+        "Gao",
+        "Kidal",
+        "Timbuktu",
+        "2020",
+    }
+    # One name of several words is one subject, not one per word.
+    assert evidence.subjects("Who have chaired the Bank of West African States?") == {
+        "Bank of West African States"
+    }
+
+
 def test_a_lone_item_of_a_document_s_list_does_not_shut_out_other_documents() -> None:
     def said(text: str, passage: int, score: float, line: int, item: bool) -> Sentence:
         return Sentence(text, passage, line, score, line, score, 0.5, item, line)

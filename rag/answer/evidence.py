@@ -18,6 +18,7 @@ from rag.text import (
     DATE,
     DERIVED_MIN_BASE,
     FOLDED_MONTHS,
+    MONTHS,
     NUMBER,
     STOPWORDS,
     YEAR,
@@ -61,6 +62,8 @@ NAMED_BY = re.compile(r"(?:[A-Za-z]-|\b([A-Za-z]+)\s+)$")
 # ("the Lagos camp"): the kind of thing the value names.
 KIND_BEFORE = re.compile(r"\b([a-z][a-z-]+)\s+(?:(?:at|of|in)\s+)?$")
 KIND_AFTER = re.compile(r"\s+([a-z][a-z-]+)\b")
+# "Lagos and Accra": two names a run of capitalised words joins.
+AND = re.compile(r"\s+and\s+")
 # "League of Coastal Towns": the head noun of a name comes before "of".
 OF = re.compile(r"\s+of\s+", re.I)
 # A closing aside in brackets: what a follow-up refers to ("Who took it over? (Lagos camp)"), or a remark.
@@ -244,6 +247,21 @@ class Evidence:
         """The question's names and numbers that are not generic in this corpus, nor the bounds of a span of years."""
         terms = key_terms(text) - range_bounds(text)
         return {t for t in terms if not any(self._generic(s) for s in tokenize(t))}
+
+    def subjects(self, text: str) -> frozenset[str]:
+        """What the question names, each name whole ("Lagos", "Bank of Ghana") and each number, beyond the generic.
+
+        "Lagos and Accra" are two; a single capitalised word names something only if the corpus says so ("Troops…").
+        """
+        found = {
+            part
+            for name in names(text)
+            for part in AND.split(name)
+            if part not in MONTHS
+            and not self.is_generic(part)
+            and (" " in part or self.vocabulary.names_something(part))
+        }
+        return frozenset(found | (numbers(text) - range_bounds(text)))
 
     def values(self, form: Form, text: str, question: str) -> list[re.Match[str]]:
         """The values of the wanted kind in a sentence, beyond the question's; a generic name answers no "who"."""

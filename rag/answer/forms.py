@@ -43,6 +43,8 @@ def compose(
     def repeats(text: str, said: list[str]) -> bool:
         return evidence.repeats(text, said, policy.repeat_similarity)
 
+    subjects = evidence.subjects(query)
+
     if form is Form.LIST:
         chosen = gather(
             ranked,
@@ -52,7 +54,7 @@ def compose(
             new_facts=True,
             neighbours=policy.list_neighbour_ratio,
             repeats=repeats,
-            subjects=frozenset(evidence.key_terms(query)),
+            subjects=subjects,
             subject_ratio=policy.subject_ratio,
         )
         if len(chosen) > 1:
@@ -65,7 +67,7 @@ def compose(
             policy.max_explain_sentences,
             new_facts=False,
             repeats=repeats,
-            subjects=frozenset(evidence.key_terms(query)),
+            subjects=subjects,
             subject_ratio=policy.subject_ratio,
         )
         return " ".join(cite(s) for s in chosen), {s.passage for s in chosen}
@@ -222,10 +224,10 @@ def gather(
     best = _item_named(best, ranked) if new_facts else best
     chosen: list[Sentence] = [best]
     seen = key_terms(best.text) | key_terms(query)
-    # The best sentence is an item of a document's list that answers, when another of its items scores as well.
+    # The best sentence is an item of a document's list that answers when the list brings another of its items.
+    floor = (neighbours if neighbours is not None else ratio) * best.score
     listed = best.item and any(
-        s.item and s.passage == best.passage and s.line != best.line and s.score >= ratio * best.score
-        for s in ranked
+        s.item and s.passage == best.passage and s.line != best.line and s.score >= floor for s in ranked
     )
     # An account goes on in the sentences after its best one; a list's items each earn their place.
     following = sorted(
