@@ -112,6 +112,11 @@ def plural(word: str) -> bool:
     return bool(lemmas) and fold(word) not in lemmas
 
 
+def may_be_verb(word: str) -> bool:
+    """The dictionary reads the word as a verb among other readings ("runs", "claims")."""
+    return "VERB" in getAllLemmas(fold(word))
+
+
 def only_verb(word: str) -> bool:
     """The dictionary reads the word only as a verb ("ended", "did"): it ends a noun phrase."""
     readings = getAllLemmas(fold(word))

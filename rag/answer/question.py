@@ -24,6 +24,7 @@ from rag.text import (
     may_be_noun,
     names,
     numbers,
+    may_be_verb,
     only_verb,
     plural,
     read_as_verb_or_modifier,
@@ -150,6 +151,10 @@ ORDINAL_WORDS = "first second third fourth fifth sixth seventh eighth ninth tent
 WHICH_KIND = re.compile(r"^\W*(?:\w+\s+)?which\s+(?!of\b)((?:[^\W\d_][\w'’-]*\s*){1,3})", re.I)
 POSSESSIVE = re.compile(r"['’]s$")
 # Function words that may stand inside a noun phrase ("which other countries", "what two main reasons").
+# Words that open a verb's object: "runs the trams", "claims it".
+OBJECT_OPENERS = frozenset(
+    {"the", "a", "an", "its", "their", "his", "her", "this", "these", "those", "it", "them"}
+)
 QUANTIFIERS = frozenset({"other", "such", "same", "own", "all", "both", "each", "some", "any", "more"})
 # The noun phrase a "which"/"what" asks about, or that "give me the…" asks for, up to four words.
 SEVERAL = re.compile(
@@ -274,13 +279,18 @@ def form_of(question: str) -> Form:
 
 
 def asks_for_several(question: str) -> bool:
-    """The thing asked for is plural: "troops of which nationalities…", "what roles did…", "give the numbers…"."""
+    """The thing asked for is plural: "troops of which nationalities…", "what roles did…", "give the numbers…".
+
+    A word that may be a verb and is followed by an object ("which firm runs the trams") is that verb.
+    """
     match = SEVERAL.search(question)
-    for word in match.group(1).split() if match else ():
+    found = match.group(1).split() if match else []
+    after = [*found[1:], *question[match.end() :].split()[:1]] if match else []
+    for word, following in zip(found, after + [""]):
         bare = fold(word.rstrip("'’?,."))
         if bare in QUANTIFIERS:
             continue
-        if bare in STOPWORDS or only_verb(bare):
+        if bare in STOPWORDS or only_verb(bare) or (may_be_verb(bare) and fold(following) in OBJECT_OPENERS):
             return False
         if plural(bare):
             return True
