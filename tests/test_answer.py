@@ -256,6 +256,19 @@ def test_an_account_of_a_span_of_years_is_not_refused_for_lacking_its_bounds(cor
     assert values["other_number"] == 0.0 and values["sentence_terms"] == 1.0
 
 
+def test_the_last_one_asked_for_is_the_latest_the_sentences_give(corpus_runtime) -> None:  # noqa: ANN001
+    text = (
+        "According to the Courier: Ann Lee was the head of the league in June 2015. On 16 March 2021 Tom Obi, a "
+        "national of Ghana, was named head of the league."
+    )
+    assert (
+        "Tom Obi" in rank_one(corpus_runtime, "Who was the last head of the league?", Form.WHO, text)[0].text
+    )
+    assert (
+        "Ann Lee" in rank_one(corpus_runtime, "Who was head of the league in 2015?", Form.WHO, text)[0].text
+    )
+
+
 def test_a_question_naming_a_document_s_origin_is_not_held_against_it(corpus_runtime) -> None:  # noqa: ANN001
     def passage(n: int, origin: str) -> Passage:
         return Passage(f"c{n}", "The depot at Tamale closed on 3 May 2021.", {"origin": origin}, 0.5, 0.5)

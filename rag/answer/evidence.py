@@ -58,6 +58,8 @@ VERB_ENDING = re.compile(r"(?:ed|ing)$")
 UNIT = re.compile(r"\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
 # A letter and hyphen ("X-7"), or a word, just before a number: what may name it.
 NAMED_BY = re.compile(r"(?:[A-Za-z]-|\b([A-Za-z]+)\s+)$")
+# "Who was the last head…", "the latest figure": the most recent of the answers the documents give.
+LATEST = re.compile(r"\b(?:last|latest|final|most recent|current|currently|now|today)\b", re.I)
 # A common noun just before a value, or linked to it ("resolution 2690", "the camp at Lagos"), or just after it
 # ("the Lagos camp"): the kind of thing the value names.
 KIND_BEFORE = re.compile(r"\b([a-z][a-z-]+)\s+(?:(?:at|of|in)\s+)?$")
@@ -395,7 +397,8 @@ class Evidence:
             if form in GATHERED_FORMS and not self.key_terms(text):
                 score -= self.policy.vague_penalty  # no name, date or figure of its own: says little
             scored.append(Sentence(text, n, i, score, start, dense, overlap, item, on_line))
-        return sorted(scored, key=lambda s: self.policy.name_gap_penalty * gaps[s.passage] - s.score)
+        ranked = sorted(scored, key=lambda s: self.policy.name_gap_penalty * gaps[s.passage] - s.score)
+        return _latest_first(ranked, self.policy.disagreement_ratio) if LATEST.search(query) else ranked
 
     def _stand_ins(
         self, query: str, weights: dict[str, float], texts: list[str]
@@ -489,6 +492,15 @@ class Evidence:
             return 0.0
         vector = np.asarray(self.embeddings.embed_query(text))
         return float(np.max(self._sentence_vectors(others) @ vector))
+
+
+def _latest_first(ranked: list[Sentence], ratio: float) -> list[Sentence]:
+    """For "the last…", the sentence scoring within `ratio` of the best that gives the latest year comes first."""
+    close = [s for s in ranked[:8] if s.score >= ratio * ranked[0].score and YEAR.search(s.text)]
+    if not close:
+        return ranked
+    latest = max(close, key=lambda s: max(int(y) for y in YEAR.findall(s.text)))
+    return [latest, *(s for s in ranked if s is not latest)]
 
 
 def rerank(
