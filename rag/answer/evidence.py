@@ -64,6 +64,8 @@ LATEST = re.compile(r"\b(?:last|latest|final|most recent|current|currently|now|t
 # ("the Lagos camp"): the kind of thing the value names.
 KIND_BEFORE = re.compile(r"\b([a-z][a-z-]+)\s+(?:(?:at|of|in)\s+)?$")
 KIND_AFTER = re.compile(r"\s+([a-z][a-z-]+)\b")
+# Any stretch of text, matched between two positions: a value read with its kind.
+SPAN = re.compile(r"[\s\S]+")
 # "Lagos and Accra": two names a run of capitalised words joins.
 AND = re.compile(r"\s+and\s+")
 # "League of Coastal Towns": the head noun of a name comes before "of".
@@ -113,15 +115,15 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
     elif form is Form.FACT and acronym_asked(question):
         # The long form written just before the acronym in brackets: "the North Atlantic Treaty Organization (NATO)".
         return list(re.finditer(LONG_FORM.format(re.escape(str(acronym_asked(question)))), text))
-    elif form is Form.FACT and asked_kinds(question):
-        found = _of_kind(text, asked_kinds(question))
+    elif form is Form.FACT and (kinds := asked_kinds(question)):
+        found = _of_kind(text, kinds)
     else:
         return []
     asked = fold(question)
     return [m for m in found if fold(m.group()) not in asked]
 
 
-def _of_kind(text: str, kinds: set[str]) -> list[re.Match[str]]:
+def _of_kind(text: str, kinds: frozenset[str]) -> list[re.Match[str]]:
     """Names and numbers the text gives as things of an asked kind: "resolution 2690", "the Lagos camp", "camp at Lagos".
 
     The kind is a common noun next to the value; a number is matched with it ("resolution 2690", not "2690").
@@ -135,7 +137,7 @@ def _of_kind(text: str, kinds: set[str]) -> list[re.Match[str]]:
         after = KIND_AFTER.match(text, value.end())
         if before and stem(fold(before.group(1))) in kinds:
             start = before.start() if value.group()[0].isdigit() else value.start()
-            found.append(re.compile(re.escape(text[start : value.end()])).search(text, start))
+            found.append(SPAN.match(text, start, value.end()))
         elif after and stem(fold(after.group(1))) in kinds:
             found.append(value)
     return [m for m in found if m]

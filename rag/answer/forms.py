@@ -43,7 +43,7 @@ def compose(
     def repeats(text: str, said: list[str]) -> bool:
         return evidence.repeats(text, said, policy.repeat_similarity)
 
-    subjects = evidence.subjects(query)
+    subjects = evidence.subjects(query) if form in (Form.LIST, Form.EXPLAIN) else frozenset()
 
     if form is Form.LIST:
         chosen = gather(

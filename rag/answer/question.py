@@ -146,15 +146,14 @@ _MONTH_NAME = "|".join(MONTHS)
 ORDINAL = re.compile(rf"\b(\d+)(?:st|nd|rd|th)\b(?:\s+of(?=\s+(?:{_MONTH_NAME})\b))?", re.I)
 DAY_OF_MONTH = re.compile(rf"\b(?:{_MONTH_NAME})\s+$|^\s+(?:{_MONTH_NAME})\b", re.I)
 ORDINAL_WORDS = "first second third fourth fifth sixth seventh eighth ninth tenth".split()
-# "How many sea containers…": the words naming what a count question counts.
 # "Which resolution…", "in which city…": up to three words after an opening "which" name the kind asked for.
 WHICH_KIND = re.compile(r"^\W*(?:\w+\s+)?which\s+(?!of\b)((?:[^\W\d_][\w'’-]*\s*){1,3})", re.I)
 POSSESSIVE = re.compile(r"['’]s$")
-# Function words that may stand inside a noun phrase ("which other countries", "what two main reasons").
 # Words that open a verb's object: "runs the trams", "claims it".
 OBJECT_OPENERS = frozenset(
     {"the", "a", "an", "its", "their", "his", "her", "this", "these", "those", "it", "them"}
 )
+# Function words that may stand inside a noun phrase ("which other countries", "what two main reasons").
 QUANTIFIERS = frozenset({"other", "such", "same", "own", "all", "both", "each", "some", "any", "more"})
 # The noun phrase a "which"/"what" asks about, or that "give me the…" asks for, up to four words.
 SEVERAL = re.compile(
@@ -162,6 +161,7 @@ SEVERAL = re.compile(
     r"((?:[^\W\d_][\w'’-]*\s*){1,4})",
     re.I,
 )
+# "How many sea containers…": the words naming what a count question counts.
 COUNTED = re.compile(r"\bhow many\s+([^\W\d_][\w-]*)(?:\s+([^\W\d_][\w-]*))?", re.I)
 # "What does NATO stand for?", "What is the WHO?": the question asks what an acronym stands for.
 DEFINES = re.compile(
@@ -375,7 +375,8 @@ def counted_nouns(question: str) -> list[str]:
     return kept
 
 
-def asked_kinds(question: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def asked_kinds(question: str) -> frozenset[str]:
     """The stems of the nouns a "which" question asks one name or number of ("Which resolution ended…" → resolut).
 
     A plural ("which sites…") asks for several: a list, which no single value answers.
@@ -390,7 +391,7 @@ def asked_kinds(question: str) -> set[str]:
             kinds.add(stem(bare))
         if bare != fold(word):  # "which country's troops" asks for a country
             break
-    return kinds
+    return frozenset(kinds)
 
 
 @lru_cache(maxsize=4096)
