@@ -817,6 +817,22 @@ def test_a_which_question_is_answered_by_a_name_or_number_it_does_not_give(corpu
     assert resolution.evidence["typed_value"] == 1.0 and "2100" in resolution.answer
 
 
+def test_a_sentence_about_another_thing_of_the_asked_kind_does_not_answer(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    closed = "On 8 May the league closed its camp at Tema, after the earlier closures of Accra and Kumasi."
+    assert evidence.names_another("When did the league close its camp at Kumasi?", closed)
+    assert evidence.names_another("When did the league close the Kumasi camp?", closed)
+    assert not evidence.names_another("When did the league close its camp at Tema?", closed)
+    assert not evidence.names_another("When did the league leave Kumasi?", closed)  # no kind given
+    # A verb is no kind: "closed Tema" says what was done, and "the Ghana camp" is not "Ghana closed".
+    assert not evidence.names_another("When was the Ghana camp closed?", "Ghana closed Tema on 8 May.")
+    # End to end: the corpus dates the Sévaré camp's closure and only mentions Douentza's.
+    douentza = make(corpus_runtime).ask("On what date did MINUSMA close its camp at Douentza?")
+    assert douentza.evidence["other_name"] == 1.0 and douentza.refused, douentza.answer
+    sevare = make(corpus_runtime).ask("On what date did MINUSMA close its camp at Sévaré?")
+    assert sevare.evidence["other_name"] == 0.0 and "8 December 2023" in sevare.answer, sevare.answer
+
+
 def test_a_count_keeps_its_unit_when_it_is_left_out_or_named_another_way(corpus_runtime) -> None:  # noqa: ANN001
     evidence = make(corpus_runtime).evidence
     # "the 1,500 authorized" counts workers too: it is no answer to "how many cranes".

@@ -28,6 +28,7 @@ from rag.text import (
     framed_sentences,
     is_noun,
     key_terms,
+    may_be_noun,
     names,
     numbers,
     range_bounds,
@@ -124,23 +125,29 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
 
 
 def _of_kind(text: str, kinds: frozenset[str]) -> list[re.Match[str]]:
-    """Names and numbers the text gives as things of an asked kind: "resolution 2690", "the Lagos camp", "camp at Lagos".
+    """Names and numbers the text gives as things of an asked kind: "resolution 2690", "the Lagos camp", "camp at Lagos"."""
+    return [match for kind, match in kinded(text) if kind in kinds]
+
+
+def kinded(text: str, *, numbered: bool = True) -> list[tuple[str, re.Match[str]]]:
+    """Each name (and number) the text gives as a thing of a kind, with the kind's stem: ("camp", "camp at Lagos").
 
     The kind is a common noun next to the value; a number is matched with it ("resolution 2690", not "2690").
     """
     found = []
-    for value in [*_name_matches(text), *_undated_numbers(text)]:
+    for value in [*_name_matches(text), *(_undated_numbers(text) if numbered else [])]:
         # "S" names nothing; an owner ("the Board's report") is not the thing owned.
         if len(value.group()) < 2 or value.group().endswith(("'s", "’s")):
             continue
         before = KIND_BEFORE.search(text, 0, value.start())
         after = KIND_AFTER.match(text, value.end())
-        if before and stem(fold(before.group(1))) in kinds:
+        # Only a noun names a kind: "closed Lagos" says what was done to Lagos, not what it is.
+        if before and before.group(1) not in STOPWORDS and may_be_noun(before.group(1)):
             start = before.start() if value.group()[0].isdigit() else value.start()
-            found.append(SPAN.match(text, start, value.end()))
-        elif after and stem(fold(after.group(1))) in kinds:
-            found.append(value)
-    return [m for m in found if m]
+            found.append((stem(fold(before.group(1))), SPAN.match(text, start, value.end())))
+        if after and after.group(1) not in STOPWORDS and may_be_noun(after.group(1)):
+            found.append((stem(fold(after.group(1))), value))
+    return [(kind, m) for kind, m in found if m]
 
 
 def _undated_numbers(text: str) -> list[re.Match[str]]:
@@ -276,6 +283,21 @@ class Evidence:
         """The text names or numbers something the question does not ("which law…" → "law 2100")."""
         figures = {m.group().replace(",", "") for m in _undated_numbers(text)}
         return bool(self.values(Form.WHO, text, question) or figures - numbers(question))
+
+    def names_another(self, question: str, text: str) -> bool:
+        """The text gives the thing of a kind the question names as another one ("its camp at Sévaré" to "When did it
+        close its camp at Douentza?"): it speaks of a neighbour of what was asked."""
+        asked, said = self._named_kinds(question), self._named_kinds(text)
+        return any(kind in said and not said[kind] & values for kind, values in asked.items())
+
+    def _named_kinds(self, text: str) -> dict[str, set[str]]:
+        """For each kind the text names a thing of, the words of those names; dates and generic names set aside."""
+        found: dict[str, set[str]] = {}
+        for kind, match in kinded(text, numbered=False):
+            name = match.group()
+            if fold(name) not in FOLDED_MONTHS and not DATE.fullmatch(name) and not self.is_generic(name):
+                found.setdefault(kind, set()).update(tokenize(name))
+        return found
 
     def counting(self, form: Form, text: str, question: str) -> list[re.Match[str]]:
         """The values of the wanted kind; for "how many X", only the numbers that count X (or name no unit)."""

@@ -30,6 +30,7 @@ FEATURES = (
     "other_number",  # a number (or year) the question gives is not in the sentence, which gives another instead
     "counted_value",  # for "how many X": a number in the sentence counts X (or names no unit)
     "unnamed_coverage",  # soft coverage of the question's words outside its names and numbers ("vote", "signed")
+    "other_name",  # the sentence gives the thing of a kind the question names as another ("camp at Sévaré" to "camp at Douentza")
 )
 
 
@@ -72,6 +73,7 @@ def features(
             or bool(evidence.counting(form, best.text, query))
         ),
         "unnamed_coverage": evidence.coverage(query, near, soft=True, unnamed=True),
+        "other_name": float(evidence.names_another(query, best.text)),
     }
 
 
