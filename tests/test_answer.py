@@ -641,6 +641,12 @@ def test_a_more_precise_source_answers_and_is_no_disagreement(corpus_runtime) ->
     assert text.startswith("On 25 April 2013 [2].") and "Another source" not in text and cited == {2}, text
 
 
+def test_a_more_precise_source_may_name_the_subject_by_its_other_name(corpus_runtime) -> None:  # noqa: ANN001
+    # "…formed the Alliance of Sahel States (AES) in 2023"; another source gives the day but not the acronym.
+    answer = make(corpus_runtime).ask("When was the AES founded?")
+    assert answer.answer.startswith("On 16 September 2023"), answer.answer
+
+
 def test_a_date_is_told_more_precisely_step_by_step_and_only_the_answered_one(corpus_runtime) -> None:  # noqa: ANN001
     # "in 2013", then "in April 2013", then "on 25 April 2013": each step agrees, and agreement needs a lower score
     # than a disagreement does to be shown.

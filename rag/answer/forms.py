@@ -353,7 +353,9 @@ def _rivals(
         if other.score < ratio * best.score or other.text == best.text:
             continue
         theirs = _values(form, other.text, query, evidence)
-        same_subject = terms <= key_terms(other.text) | {t for t in terms if fold(t) in fold(other.text)}
+        # A name counts under its other name too: "the Alliance of Sahel States" speaks of the "AES".
+        said = evidence.with_aliases(other.text)
+        same_subject = terms <= key_terms(said) | {t for t in terms if fold(t) in fold(said)}
         if theirs and same_subject:
             found.append((other, theirs))
     return found
