@@ -12,6 +12,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.retrievers import BaseRetriever
 
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
+from rag.answer.evidence import spans
 from rag.answer.forms import compose, fact, gather, going_on, short_answer
 from rag.answer.gate import features
 from rag.answer.model import Sentence
@@ -229,6 +230,14 @@ def test_which_asks_for_a_thing_of_the_kind_its_nouns_name() -> None:
     assert asked_kinds("Which Board report refers to it?") == {"report"}
     assert asked_kinds("Which depots closed?") == set()  # several: a list
     assert asked_kinds("When did the convoy which left Accra arrive?") == set()  # "which" opens no question
+    assert asked_kinds("At which numbered meeting was it adopted?") == {
+        "meet"
+    }  # a participle describes the kind
+    # An ordinal in figures is one of a series, told with its kind.
+    sitting = "The board adopted law 12 unanimously, at its 9365th meeting."
+    assert [m.group() for m in spans(Form.FACT, sitting, "At which meeting was it adopted?")] == [
+        "9365th meeting"
+    ]
 
 
 def test_a_plural_asked_for_is_a_list_and_until_when_a_date() -> None:

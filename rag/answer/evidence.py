@@ -67,6 +67,8 @@ KIND_BEFORE = re.compile(r"\b([a-z][a-z-]+)\s+(?:(?:at|of|in)\s+)?$")
 KIND_AFTER = re.compile(r"\s+([a-z][a-z-]+)\b")
 # Any stretch of text, matched between two positions: a value read with its kind.
 SPAN = re.compile(r"[\s\S]+")
+# An ordinal told in figures names one of a series: "its 9365th meeting".
+ORDINAL_NUMBER = re.compile(r"(?<![\w.])\d+(?:st|nd|rd|th)\b")
 # "Lagos and Accra": two names a run of capitalised words joins.
 AND = re.compile(r"\s+and\s+")
 # "League of Coastal Towns": the head noun of a name comes before "of".
@@ -135,7 +137,8 @@ def kinded(text: str, *, numbered: bool = True) -> list[tuple[str, re.Match[str]
     The kind is a common noun next to the value; a number is matched with it ("resolution 2690", not "2690").
     """
     found = []
-    for value in [*_name_matches(text), *(_undated_numbers(text) if numbered else [])]:
+    figures = [*_undated_numbers(text), *ORDINAL_NUMBER.finditer(text)] if numbered else []
+    for value in [*_name_matches(text), *figures]:
         # "S" names nothing; an owner ("the Board's report") is not the thing owned.
         if len(value.group()) < 2 or value.group().endswith(("'s", "’s")):
             continue
@@ -146,7 +149,9 @@ def kinded(text: str, *, numbered: bool = True) -> list[tuple[str, re.Match[str]
             start = before.start() if value.group()[0].isdigit() else value.start()
             found.append((stem(fold(before.group(1))), SPAN.match(text, start, value.end())))
         if after and after.group(1) not in STOPWORDS and may_be_noun(after.group(1)):
-            found.append((stem(fold(after.group(1))), value))
+            # A number is told with its kind ("the 9365th meeting"); a name is enough by itself ("the Lagos camp").
+            end = after.end() if value.group()[0].isdigit() else value.end()
+            found.append((stem(fold(after.group(1))), SPAN.match(text, value.start(), end)))
     return [(kind, m) for kind, m in found if m]
 
 

@@ -383,9 +383,12 @@ def asked_kinds(question: str) -> frozenset[str]:
     """
     match = WHICH_KIND.search(question)
     kinds: set[str] = set()
-    for word in match.group(1).split() if match else ():
+    found = match.group(1).split() if match else []
+    for i, word in enumerate(found):
         bare = fold(POSSESSIVE.sub("", word))
-        if bare in STOPWORDS or only_verb(bare):
+        # A participle before a noun describes it ("which numbered meeting"); before "the…" it is the verb.
+        modifies = bare.endswith("ed") and i + 1 < len(found) and fold(found[i + 1]) not in STOPWORDS
+        if bare in STOPWORDS or (only_verb(bare) and not modifies):
             break
         if may_be_noun(bare) and not word[0].isupper() and not plural(bare):  # a capital: what is asked about
             kinds.add(stem(bare))
