@@ -33,6 +33,9 @@ QUESTION_WORDS = frozenset(
 UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
+# An ordinal told in figures names one of a series: "its 8568th meeting".
+ORDINAL_FIGURE = re.compile(r"(?<![\w.])(\d+)(?:st|nd|rd|th)\b")
+CARDINAL_WORDS = "one two three four five six seven eight nine ten eleven twelve".split()
 MONTHS = "January February March April May June July August September October November December".split()
 # Month and weekday names as the tokenizer folds them.
 FOLDED_MONTHS = frozenset(m.lower() for m in MONTHS)
@@ -246,8 +249,8 @@ def first_line(text: str) -> str:
 
 
 def numbers(text: str) -> set[str]:
-    """The numbers of a text, normalised ("11,200" → "11200")."""
-    return {n.replace(",", "") for n in NUMBER.findall(text)}
+    """The numbers of a text, normalised ("11,200" → "11200"), an ordinal's too ("its 8568th meeting" → "8568")."""
+    return {n.replace(",", "") for n in NUMBER.findall(text)} | set(ORDINAL_FIGURE.findall(text))
 
 
 def range_bounds(text: str) -> set[str]:
@@ -300,7 +303,9 @@ def key_terms(text: str) -> set[str]:
 def _vocabulary(text: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """A text's words, their stems and its numbers: passages are checked for term after term."""
     found = frozenset(words(text))
-    return found, frozenset(stem(w) for w in found), frozenset(numbers(text))
+    # "two annex bases" gives the 2 of "the 2 annex bases": small numbers are often written out.
+    spelled = {str(CARDINAL_WORDS.index(w) + 1) for w in found if w in CARDINAL_WORDS}
+    return found, frozenset(stem(w) for w in found), frozenset(numbers(text) | spelled)
 
 
 def term_in(term: str, text: str, *, typo: bool = True) -> bool:

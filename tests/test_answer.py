@@ -265,6 +265,17 @@ def test_an_account_of_a_span_of_years_is_not_refused_for_lacking_its_bounds(cor
     assert values["other_number"] == 0.0 and values["sentence_terms"] == 1.0
 
 
+def test_a_number_the_sentence_spells_out_is_no_other_number(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    text = "On 22 May 2023 the league handed two annex depots in Accra to the city."
+    question = "When did the league hand over the 2 annex depots in Accra?"
+    ranked = rank_one(corpus_runtime, question, Form.DATE, text)
+    passages = [Passage("c1", text, {"source": "note.txt"}, 0.5, 0.5)]
+    assert features(question, Form.DATE, ranked, passages, evidence)["other_number"] == 0.0
+    three = "When did the league hand over the 3 annex depots in Accra?"
+    assert features(three, Form.DATE, ranked, passages, evidence)["other_number"] == 1.0
+
+
 def test_the_last_one_asked_for_is_the_latest_the_sentences_give(corpus_runtime) -> None:  # noqa: ANN001
     text = (
         "According to the Courier: Ann Lee was the head of the league in June 2015. On 16 March 2021 Tom Obi, a "

@@ -10,6 +10,7 @@ from rag.text import (
     framed_sentences,
     key_terms,
     names,
+    numbers,
     range_bounds,
     split_sentences,
     term_in,
@@ -118,6 +119,13 @@ def test_term_in_tolerates_one_typo_in_long_words_only() -> None:
     # Two edits make another name of a six-letter word ("Wagner"/"Wane" has a ratio of 80), a misspelling of a long one.
     assert not term_in("Wagner", "El-Ghassim Wane headed the mission.")
     assert term_in("Timbuktoo", "The Timbuktu camp closed.")
+
+
+def test_a_number_is_found_spelled_out_or_as_an_ordinal() -> None:
+    assert term_in("2", "The league handed two annex depots to the city.")
+    assert not term_in("3", "The league handed two annex depots to the city.")
+    assert numbers("At its 8568th meeting the Council adopted resolution 2480.") == {"8568", "2480"}
+    assert term_in("8568", "at its 8568th meeting")
 
 
 def test_a_name_matches_its_demonym_but_not_other_words() -> None:

@@ -20,6 +20,7 @@ from rag.text import (
     FOLDED_MONTHS,
     MONTHS,
     NUMBER,
+    ORDINAL_FIGURE,
     STOPWORDS,
     YEAR,
     content_tokens,
@@ -67,8 +68,6 @@ KIND_BEFORE = re.compile(r"\b([a-z][a-z-]+)\s+(?:(?:at|of|in)\s+)?$")
 KIND_AFTER = re.compile(r"\s+([a-z][a-z-]+)\b")
 # Any stretch of text, matched between two positions: a value read with its kind.
 SPAN = re.compile(r"[\s\S]+")
-# An ordinal told in figures names one of a series: "its 9365th meeting".
-ORDINAL_NUMBER = re.compile(r"(?<![\w.])\d+(?:st|nd|rd|th)\b")
 # "Lagos and Accra": two names a run of capitalised words joins.
 AND = re.compile(r"\s+and\s+")
 # "League of Coastal Towns": the head noun of a name comes before "of".
@@ -137,7 +136,7 @@ def kinded(text: str, *, numbered: bool = True) -> list[tuple[str, re.Match[str]
     The kind is a common noun next to the value; a number is matched with it ("resolution 2690", not "2690").
     """
     found = []
-    figures = [*_undated_numbers(text), *ORDINAL_NUMBER.finditer(text)] if numbered else []
+    figures = [*_undated_numbers(text), *ORDINAL_FIGURE.finditer(text)] if numbered else []
     for value in [*_name_matches(text), *figures]:
         # "S" names nothing; an owner ("the Board's report") is not the thing owned.
         if len(value.group()) < 2 or value.group().endswith(("'s", "’s")):

@@ -66,7 +66,7 @@ def features(
             or bool(evidence.values(form, best.text, query))
             or (form is Form.FACT and evidence.identifies(best.text, query))
         ),
-        "other_number": float(bool(asked - said) and bool(said - asked)),
+        "other_number": float(any(not term_in(n, near) for n in asked) and bool(said - asked)),
         "counted_value": float(
             form is not Form.NUMBER
             or not counted_nouns(query)
