@@ -879,6 +879,13 @@ def test_a_count_keeps_its_unit_when_it_is_left_out_or_named_another_way(corpus_
 @pytest.mark.parametrize(
     ("form", "sentence", "question", "short"),
     [
+        # A plural before a number counts nothing of it: "over ten years 311" is no "bus 109".
+        (
+            Form.NUMBER,
+            "The chair said that over ten years 311 UNMIL personnel had lost their lives and more than 700 were hurt.",
+            "how many unmil ppl died over the 10 yrs",
+            "311",
+        ),
         # "Who" is answered by someone's name, not by a title with "the" before it.
         (
             Form.WHO,

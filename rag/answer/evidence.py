@@ -32,6 +32,7 @@ from rag.text import (
     may_be_noun,
     names,
     numbers,
+    plural,
     range_bounds,
     stem,
     term_in,
@@ -161,13 +162,16 @@ def _undated_numbers(text: str) -> list[re.Match[str]]:
 
 
 def _identifier(text: str, number: re.Match[str]) -> bool:
-    """The number names something rather than counting it: "X-7", "law 2295", "bus 109"."""
+    """The number names something rather than counting it: "X-7", "law 2295", "bus 109" (not "over ten years 311")."""
     before = NAMED_BY.search(text, 0, number.start())
     if before is None:
         return False
     word = before.group(1)
     return word is None or (
-        word.lower() not in STOPWORDS and not counted(text, number.end()) and is_noun(word)
+        word.lower() not in STOPWORDS
+        and not counted(text, number.end())
+        and is_noun(word)
+        and not plural(word)
     )
 
 
