@@ -23,6 +23,7 @@ from rag.answer.question import (
     asked_kinds,
     form_of,
     is_follow_up,
+    set_before,
     spell_months,
     written_out,
 )
@@ -238,6 +239,15 @@ def test_which_asks_for_a_thing_of_the_kind_its_nouns_name() -> None:
     assert [m.group() for m in spans(Form.FACT, sitting, "At which meeting was it adopted?")] == [
         "9365th meeting"
     ]
+
+
+def test_a_closing_question_that_goes_on_from_the_sentence_before_is_read_with_it() -> None:
+    assert set_before("Accra had a port. When did it close?") == ("When did it close?", "Accra had a port.")
+    run_on = "the paper said 10500 ppl had left by may 8.. out of how many total??"
+    assert set_before(run_on) == (run_on, "")
+    # What the question already gives is no answer, however its digits are grouped.
+    sentence = "More than 10,500 of about 13,800 staff had left by 8 May."
+    assert [m.group() for m in spans(Form.NUMBER, sentence, run_on)] == ["13,800"]
 
 
 def test_a_plural_asked_for_is_a_list_and_until_when_a_date() -> None:

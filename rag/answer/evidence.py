@@ -122,8 +122,9 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
         found = _of_kind(text, kinds)
     else:
         return []
-    asked = fold(question)
-    return [m for m in found if fold(m.group()) not in asked]
+    asked, figures = fold(question), numbers(question)
+    # "10,500" is what "10500" asked already says.
+    return [m for m in found if fold(m.group()) not in asked and m.group().replace(",", "") not in figures]
 
 
 def _of_kind(text: str, kinds: frozenset[str]) -> list[re.Match[str]]:

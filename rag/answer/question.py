@@ -120,6 +120,10 @@ ASKS_DAY = re.compile(
 QUESTION_OPENERS = ("when", "what", "who", "whom", "whose", "where", "which", "why", "how")
 # A question's first word.
 OPENER = re.compile(r"\W*([A-Za-z]+)")
+# A question opening with a preposition goes on from the sentence before it ("out of how many?", "for how long?").
+CONTINUES = re.compile(
+    r"^\W*(?:out of|of|from|for|in|by|with|since|until|to|at)\s+(?:how|what|which|whom|when|where)\b", re.I
+)
 # A follow-up's opening conjunction, before its own question word.
 LEADING_AND = re.compile(r"^\W*(?:and|so|also|but|then)\s+", re.I)
 # Where a question word stands: first, or after "and" in a second question ("… n wen did it close").
@@ -233,6 +237,8 @@ def set_before(question: str) -> tuple[str, str]:
     """
     sentences = [c.strip() for s in split_sentences(question) for c in CLAUSE_BREAK.split(s) if c.strip()]
     if len(sentences) < 2 or not sentences[-1].endswith("?") or any(s.endswith("?") for s in sentences[:-1]):
+        return question, ""
+    if CONTINUES.match(sentences[-1]):  # "…had left by 8 December.. out of how many?" is one question
         return question, ""
     return sentences[-1], " ".join(sentences[:-1])
 
