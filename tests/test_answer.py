@@ -253,6 +253,7 @@ def test_a_closing_question_that_goes_on_from_the_sentence_before_is_read_with_i
 def test_a_plural_asked_for_is_a_list_and_until_when_a_date() -> None:
     assert form_of("Troops of which nationalities held the depots?") is Form.LIST
     assert form_of("What roles did Ann Lee play in the league?") is Form.LIST
+    assert form_of("What part did Ghana play in the league?") is Form.EXPLAIN  # an account, in several sentences
     assert form_of("Give me the meeting numbers of the board's votes.") is Form.LIST
     assert form_of("Which resolution ended the mandate?") is Form.FACT
     assert form_of("When did the convoy which left Accra arrive?") is Form.DATE  # a relative "which"
