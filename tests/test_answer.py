@@ -21,6 +21,7 @@ from rag.answer.question import (
     Form,
     analyse,
     asked_kinds,
+    counted_nouns,
     form_of,
     is_follow_up,
     set_before,
@@ -253,7 +254,9 @@ def test_a_closing_question_that_goes_on_from_the_sentence_before_is_read_with_i
 def test_a_plural_asked_for_is_a_list_and_until_when_a_date() -> None:
     assert form_of("Troops of which nationalities held the depots?") is Form.LIST
     assert form_of("What roles did Ann Lee play in the league?") is Form.LIST
-    assert form_of("What part did Ghana play in the league?") is Form.EXPLAIN  # an account, in several sentences
+    assert (
+        form_of("What part did Ghana play in the league?") is Form.EXPLAIN
+    )  # an account, in several sentences
     assert form_of("Give me the meeting numbers of the board's votes.") is Form.LIST
     assert form_of("Which resolution ended the mandate?") is Form.FACT
     assert form_of("When did the convoy which left Accra arrive?") is Form.DATE  # a relative "which"
@@ -263,6 +266,10 @@ def test_a_plural_asked_for_is_a_list_and_until_when_a_date() -> None:
     assert form_of("Among its largest donors, which were African countries?") is Form.LIST
     assert form_of("What ridership figure did she give for 2023?") is Form.NUMBER
     assert form_of("What document number was it given?") is Form.FACT  # an identifier, not a count
+    assert (
+        form_of("What is the number of Ghanaian nurses who left?") is Form.NUMBER
+    )  # "how many Ghanaian nurses"
+    assert counted_nouns("What was the total number of sea containers?") == ["sea", "containers"]
 
 
 def test_an_account_of_a_span_of_years_is_not_refused_for_lacking_its_bounds(corpus_runtime) -> None:  # noqa: ANN001

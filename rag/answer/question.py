@@ -104,6 +104,7 @@ FORMS = [
         Form.NUMBER,
         r"\bhow (?:many|much|far|long|large|big|high)\b|\bwhat (?:percentage|share|number|proportion|"
         r"amount|figure|budget|cost|total|size|strength|count|tally)\b|\bhow many\b"
+        r"|^\W*what(?:['’]s| is| was| were| are) the (?:total )?number of\b"
         # "What ridership figure…", not "what document number…", which asks for an identifier.
         r"|\bwhat [a-z]+ (?:figure|total|amount|percentage|share|proportion|count|tally)\b",
     ),
@@ -167,7 +168,9 @@ SEVERAL = re.compile(
     re.I,
 )
 # "How many sea containers…": the words naming what a count question counts.
-COUNTED = re.compile(r"\bhow many\s+([^\W\d_][\w-]*)(?:\s+([^\W\d_][\w-]*))?", re.I)
+COUNTED = re.compile(
+    r"\b(?:how many|(?:the|total) number of)\s+([^\W\d_][\w-]*)(?:\s+([^\W\d_][\w-]*))?", re.I
+)
 # "What does NATO stand for?", "What is the WHO?": the question asks what an acronym stands for.
 DEFINES = re.compile(
     r"\bstands? for\b|\bmean(?:s|ing)?\b|\bacronym\b|\babbreviation\b|\bshort for\b"
