@@ -52,7 +52,9 @@ DATE = re.compile(
 # A span of years: its bounds frame what is asked ("How did it grow from 2013 to 2020?"), any year within answers.
 # "2022-2023" is left out: it names a budget or season year as often as it spans.
 YEAR_RANGE = re.compile(
-    rf"\b(?:from|between)\s+({YEAR_PATTERN})\s+(?:to|and|until|through)\s+({YEAR_PATTERN})\b", re.I
+    rf"\b(?:from|between)\s+({YEAR_PATTERN})\s+(?:to|and|until|through)\s+"
+    rf"(?:(?:the\s+)?(?:end|start|beginning|middle)\s+of\s+|early\s+|mid-?\s*|late\s+)?({YEAR_PATTERN})\b",
+    re.I,
 )
 MONTH_DATED = re.compile(rf"(?<=\d )(?:{_MONTH})\b|\b(?:{_MONTH})(?= \d)")
 # A name: a run of capitalised words, allowing "of"/"de"/"al-" inside ("Bank of West African States").

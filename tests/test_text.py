@@ -155,5 +155,7 @@ def test_abbreviations_are_read_where_the_text_defines_them() -> None:
 def test_the_bounds_of_a_span_of_years_are_no_fact_asked() -> None:
     assert range_bounds("How did the staff grow from 2013 to 2020?") == {"2013", "2020"}
     assert range_bounds("What changed between 2015 and 2018?") == {"2015", "2018"}
+    assert range_bounds("What did it do from 2018 to the end of 2023?") == {"2018", "2023"}
+    assert range_bounds("How did it grow from 2019 to mid-2021?") == {"2019", "2021"}
     assert range_bounds("What was the budget for 2022-2023?") == set()  # a budget year
     assert range_bounds("What happened in 2013 and in 2020?") == set()  # two years, each asked
