@@ -204,6 +204,19 @@ def test_a_follow_up_is_judged_on_specific_names_not_the_corpus_subject() -> Non
     assert "Annadif" in aside and "Wane" in aside and "MINUSMA" not in aside
 
 
+def test_a_follow_up_to_a_follow_up_keeps_the_first_questions_year_unless_it_gives_its_own() -> None:
+    history = [
+        {"role": "user", "content": "What was the league's police strength in March 2020?"},
+        {"role": "assistant", "content": "“The league had 1,726 police.” [1]"},
+        {"role": "user", "content": "what share of the ceiling was that?"},
+        {"role": "assistant", "content": "90% [1]."},
+    ]
+    asked = analyse("which report gives those numbers?", history)
+    assert "2020" in asked.focus[asked.focus.index("(") :], asked.focus
+    own = analyse("was it the same in 2021?", history)
+    assert "2020" not in own.focus, own.focus
+
+
 def test_after_that_points_back_and_a_month_is_no_referent() -> None:
     history = [
         {"role": "user", "content": "How many troops did Ghana withdraw in March 2021?"},

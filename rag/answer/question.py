@@ -336,17 +336,25 @@ def analyse(
     if not previous or not is_follow_up(asked):
         return Question(asked, asked, asked, form)
     earlier = written_out(strip_markup(previous[-1]).strip())
+    # A follow-up to a follow-up refers through it: "which report gives those numbers?" after "what share was
+    # that?" after "What was the police strength in March 2020?".
+    # A follow-up that gives its own figures ("…when resolution 2584 was adopted?") takes none from further back.
+    last = max(i for i, t in enumerate(history) if t["role"] == "user")
+    if last and is_follow_up(earlier) and not numbers(asked):
+        earlier = analyse(previous[-1], history[:last], generic).focus
     if is_fragment(asked, form):
         form = form_of(earlier)  # "and Accra?" asks what the previous question asked
         replaced = _swap_name(earlier, asked, generic)
         if replaced:  # "And Accra?" after a question on Lagos asks that question about Accra
             return Question(asked, replaced, replaced, form)
     # Search gets the earlier question's words, which a follow-up leaves out; the evidence is judged on what is
-    # asked now plus what it refers to: the names of the earlier question and of the reply (else its figures).
+    # asked now plus what it refers to: the names of the earlier question and of the reply, and its figures.
     # A name the whole corpus is about tells nothing of what "it" is.
-    referents = [
-        n for n in [*names(earlier), *_reply_names(history)] if not generic(n) and n not in MONTHS
-    ] or sorted(numbers(earlier))
+    # The earlier question's figures and years are referents too ("that" after "…strength in March 2020?"),
+    # unless the follow-up gives its own ("What happened to him in May 2021?").
+    referents = [n for n in [*names(earlier), *_reply_names(history)] if not generic(n) and n not in MONTHS]
+    if not numbers(asked):
+        referents += sorted(numbers(earlier))
     topic = " ".join(dict.fromkeys(referents))
     return Question(asked, f"{asked} ({earlier} {topic})", f"{asked} ({topic or earlier})", form)
 
