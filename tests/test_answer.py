@@ -217,6 +217,23 @@ def test_a_follow_up_to_a_follow_up_keeps_the_first_questions_year_unless_it_giv
     assert "2020" not in own.focus, own.focus
 
 
+def test_the_second_one_is_the_second_item_the_reply_listed() -> None:
+    listed = [
+        {"role": "user", "content": "What are the two lines of the tramway?"},
+        {
+            "role": "assistant",
+            "content": "“The tramway has two lines, the Blue Line and the Green Line.” [1]",
+        },
+    ]
+    assert analyse("How long is the second one?", listed).focus == "How long is the Green Line?"
+    bullets = [
+        {"role": "user", "content": "Which depots closed?"},
+        {"role": "assistant", "content": "- Accra closed in May. [1]\n- Tema closed on 16 May. [2]"},
+    ]
+    assert analyse("Who held the last of them?", bullets).focus == "Who held the Tema?"
+    assert analyse("Who held the third one?", bullets).focus != "Who held the Tema?"  # no third item
+
+
 def test_after_that_points_back_and_a_month_is_no_referent() -> None:
     history = [
         {"role": "user", "content": "How many troops did Ghana withdraw in March 2021?"},

@@ -133,6 +133,12 @@ ASKING_WORD = re.compile(r"(^\W*|\b(?:and|n|&)\s+)([A-Za-z]+)")
 # The words that open a fragment follow-up ("And Accra?", "What about 2019?").
 _LEADS = r"^\W*(?:and|what about|how about|also|same for)\b"
 FRAGMENT_LEAD = re.compile(rf"{_LEADS}\W*", re.I)
+# "the second one", "the last of them": an item of the reply's list, by its place.
+NTH_ITEM = re.compile(
+    r"\bthe (first|second|third|fourth|fifth|last|latter|former) (?:one|of (?:them|these|those))\b", re.I
+)
+# What stands between the items of a list of names: "A, B and C", "the A and the B".
+BETWEEN_ITEMS = re.compile(r"^(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+)(?:the\s+)?$")
 # A follow-up points back with a pronoun or a fragment ("and Accra?", "what about the police?").
 POINTS_BACK = re.compile(
     r"\b(?:he|she|him|his|her|hers|it|its|they|them|their|theirs|there|then|that one|this one|those|these"
@@ -336,6 +342,11 @@ def analyse(
     if not previous or not is_follow_up(asked):
         return Question(asked, asked, asked, form)
     earlier = written_out(strip_markup(previous[-1]).strip())
+    nth = NTH_ITEM.search(asked)
+    item = _nth_item(history, nth.group(1).lower()) if nth else None
+    if nth and item:  # "How long is the second one?" after "the Blue Line and the Green Line"
+        named = f"{asked[: nth.start()]}the {item}{asked[nth.end() :]}"
+        return Question(asked, f"{named} ({earlier})", named, form)
     # A follow-up to a follow-up refers through it: "which report gives those numbers?" after "what share was
     # that?" after "What was the police strength in March 2020?".
     # A follow-up that gives its own figures ("…when resolution 2584 was adopted?") takes none from further back.
@@ -470,11 +481,43 @@ def is_follow_up(question: str) -> bool:
     A short question that asks about a name of its own ("What was the budget of the Agency?") stands alone; a
     bare name ("Lyon?") is a fragment of the question before.
     """
-    if POINTS_BACK.search(question):
+    if POINTS_BACK.search(question) or NTH_ITEM.search(question):
         return True
     opener = OPENER.match(question)
     asks = opener is not None and opener.group(1).lower() in QUESTION_OPENERS
     return len(content_tokens(question)) <= FRAGMENT_TOKENS and not (asks and names(question))
+
+
+def _nth_item(history: list[dict[str, str]], place: str) -> str | None:
+    """The item at that place of the last reply's list: names it lists with commas and "and", else its bullets'."""
+    replies = [t["content"] for t in history if t["role"] == "assistant" and t["content"] != NOT_FOUND]
+    if not replies:
+        return None
+    reply = re.sub(r"\[\d+\]|[“”\"*]", "", replies[-1])
+    lines = [line.strip() for line in reply.splitlines() if line.strip()]
+    bullets = [line.lstrip("-• ") for line in lines if line.startswith(("-", "•"))]
+    items = next(
+        (run for run in map(_listed_names, lines) if len(run) > 1),
+        [found[0] for found in map(names, bullets) if found],
+    )
+    if len(items) < 2:
+        return None
+    index = {"first": 0, "former": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4}.get(place, -1)
+    return items[index] if index < len(items) else None
+
+
+def _listed_names(text: str) -> list[str]:
+    """The longest run of names the text lists ("the Blue Line and the Green Line" → both)."""
+    spans = [m for m in re.finditer("|".join(map(re.escape, names(text))), text)] if names(text) else []
+    best: list[str] = []
+    run: list[str] = []
+    for i, match in enumerate(spans):
+        if run and BETWEEN_ITEMS.match(text[spans[i - 1].end() : match.start()]):
+            run.append(match.group())
+        else:
+            run = [match.group()]
+        best = max(best, run, key=len)
+    return best
 
 
 def _reply_names(history: list[dict[str, str]]) -> list[str]:
