@@ -250,6 +250,12 @@ def first_line(text: str) -> str:
     return text.strip().split("\n", 1)[0].strip()
 
 
+def name_spans(text: str) -> list[re.Match[str]]:
+    """Where the text says each of its names, the longest name first where two overlap."""
+    wanted = sorted(set(names(text)), key=len, reverse=True)
+    return list(re.finditer("|".join(map(re.escape, wanted)), text)) if wanted else []
+
+
 def numbers(text: str) -> set[str]:
     """The numbers of a text, normalised ("11,200" → "11200"), an ordinal's too ("its 8568th meeting" → "8568")."""
     return {n.replace(",", "") for n in NUMBER.findall(text)} | set(ORDINAL_FIGURE.findall(text))

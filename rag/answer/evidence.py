@@ -30,6 +30,7 @@ from rag.text import (
     is_noun,
     key_terms,
     may_be_noun,
+    name_spans,
     names,
     numbers,
     plural,
@@ -110,7 +111,7 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
         given = [set(words(n)) for n in names(question) if len(n) > 3]
         found = [
             m
-            for m in _name_matches(text)
+            for m in name_spans(text)
             if (" " in m.group() or len(m.group()) > 3)
             and not DATE.fullmatch(m.group())
             and not any(n <= set(words(m.group().split(" of ")[0])) for n in given)
@@ -139,7 +140,7 @@ def kinded(text: str, *, numbered: bool = True) -> list[tuple[str, re.Match[str]
     """
     found = []
     figures = [*_undated_numbers(text), *ORDINAL_FIGURE.finditer(text)] if numbered else []
-    for value in [*_name_matches(text), *figures]:
+    for value in [*name_spans(text), *figures]:
         # "S" names nothing; an owner ("the Board's report") is not the thing owned.
         if len(value.group()) < 2 or value.group().endswith(("'s", "’s")):
             continue
@@ -193,15 +194,6 @@ def counts(
     """A number counts what was asked: it names no unit, or one (or every) of the asked words (or one `alike`)."""
     found = [term_in(word, " ".join(unit)) or any(alike and alike(word, u) for u in unit) for word in asked]
     return not unit or (all(found) if every else any(found))
-
-
-def _name_matches(text: str) -> list[re.Match[str]]:
-    wanted = set(names(text))
-    return (
-        [m for m in re.finditer("|".join(map(re.escape, sorted(wanted, key=len, reverse=True))), text)]
-        if wanted
-        else []
-    )
 
 
 def _head_nouns(query: str) -> list[tuple[re.Pattern[str], set[str]]]:

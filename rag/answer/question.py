@@ -23,6 +23,7 @@ from rag.text import (
     fold,
     may_be_noun,
     may_be_verb,
+    name_spans,
     names,
     numbers,
     only_verb,
@@ -137,6 +138,8 @@ FRAGMENT_LEAD = re.compile(rf"{_LEADS}\W*", re.I)
 NTH_ITEM = re.compile(
     r"\bthe (first|second|third|fourth|fifth|last|latter|former) (?:one|of (?:them|these|those))\b", re.I
 )
+# Citation marks, quotation marks and emphasis in a reply, which are no part of its names.
+CITED = re.compile(r"\[\d+\]|[“”\"*]")
 # What stands between the items of a list of names: "A, B and C", "the A and the B".
 BETWEEN_ITEMS = re.compile(r"^(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+)(?:the\s+)?$")
 # A follow-up points back with a pronoun or a fragment ("and Accra?", "what about the police?").
@@ -490,10 +493,7 @@ def is_follow_up(question: str) -> bool:
 
 def _nth_item(history: list[dict[str, str]], place: str) -> str | None:
     """The item at that place of the last reply's list: names it lists with commas and "and", else its bullets'."""
-    replies = [t["content"] for t in history if t["role"] == "assistant" and t["content"] != NOT_FOUND]
-    if not replies:
-        return None
-    reply = re.sub(r"\[\d+\]|[“”\"*]", "", replies[-1])
+    reply = CITED.sub("", _last_reply(history))
     lines = [line.strip() for line in reply.splitlines() if line.strip()]
     bullets = [line.lstrip("-• ") for line in lines if line.startswith(("-", "•"))]
     items = next(
@@ -502,13 +502,13 @@ def _nth_item(history: list[dict[str, str]], place: str) -> str | None:
     )
     if len(items) < 2:
         return None
-    index = {"first": 0, "former": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4}.get(place, -1)
+    index = 0 if place == "former" else ORDINAL_WORDS.index(place) if place in ORDINAL_WORDS else -1
     return items[index] if index < len(items) else None
 
 
 def _listed_names(text: str) -> list[str]:
     """The longest run of names the text lists ("the Blue Line and the Green Line" → both)."""
-    spans = [m for m in re.finditer("|".join(map(re.escape, names(text))), text)] if names(text) else []
+    spans = name_spans(text)
     best: list[str] = []
     run: list[str] = []
     for i, match in enumerate(spans):
@@ -522,8 +522,11 @@ def _listed_names(text: str) -> list[str]:
 
 def _reply_names(history: list[dict[str, str]]) -> list[str]:
     """The first names in the last reply's first sentence: what "he" or "it" most likely refers to."""
-    replies = [t["content"] for t in history if t["role"] == "assistant" and t["content"] != NOT_FOUND]
-    if not replies:
-        return []
-    reply = re.sub(r"\[\d+\]|[“”\"*]", "", first_line(replies[-1]))
+    reply = CITED.sub("", first_line(_last_reply(history)))
     return [n for n in names(reply) if n not in MONTHS][:2]
+
+
+def _last_reply(history: list[dict[str, str]]) -> str:
+    """The assistant's last reply that answered ("" if none)."""
+    replies = [t["content"] for t in history if t["role"] == "assistant" and t["content"] != NOT_FOUND]
+    return replies[-1] if replies else ""
