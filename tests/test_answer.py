@@ -605,6 +605,9 @@ def test_a_greeting_or_aside_before_the_question_is_not_read_as_a_name(corpus_ru
         assert answer.answer.startswith("On 31 October 2023 [1]."), (opener, answer.answer)
     # A word the corpus holds as a name stays.
     assert assistant.ask("Kidal, when did the camp close?").standalone_question.startswith("Kidal")
+    # A question word set off by an aside is the question itself.
+    asked = assistant.ask("Where, in the capital, was the UN flag lowered in December 2023?")
+    assert asked.standalone_question.startswith("Where"), asked.standalone_question
 
 
 def test_what_a_message_says_before_its_question_is_read_as_an_earlier_turn(corpus_runtime) -> None:  # noqa: ANN001

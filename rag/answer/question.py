@@ -55,8 +55,11 @@ INSTRUCTION_PROBE = re.compile(
 
 # "Why" anywhere in a question.
 WHY = re.compile(r"\bwhy\b", re.I)
-# A word set off before the question: a greeting or an aside ("Hi, …", "Anyway, …", "Well: …").
-SET_OFF = re.compile(r"^\W*([^\W\d_]+)\s*[,:!]\s+(?=\S)")
+# A word set off before the question: a greeting or an aside ("Hi, …", "Anyway, …", "Well: …"); a question word
+# set off by an aside is the question itself ("Where, on the edge of town, was…").
+SET_OFF = re.compile(
+    r"^\W*(?!(?:who|whom|whose|what|when|where|which|why|how)\b)([^\W\d_]+)\s*[,:!]\s+(?=\S)", re.I
+)
 # Where an instruction gives way to the question it comes with ("…like a pirate: when was…").
 CLAUSE_BREAK = re.compile(r"(?<=[:;])\s+")
 
