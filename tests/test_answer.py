@@ -252,6 +252,9 @@ def test_after_that_points_back_and_a_month_is_no_referent() -> None:
 def test_what_was_the_date_asks_for_a_date(question: str) -> None:
     assert form_of(question) is Form.DATE
     assert form_of("What was the daily budget?") is Form.FACT
+    # A clause before the question word frames the question; the question word still says what it asks.
+    assert form_of("According to the Herald, when did her term end?") is Form.DATE
+    assert form_of("In 2019, how many nurses left?") is Form.NUMBER
 
 
 def test_which_asks_for_a_thing_of_the_kind_its_nouns_name() -> None:

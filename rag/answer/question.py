@@ -132,6 +132,10 @@ CONTINUES = re.compile(
 )
 # A follow-up's opening conjunction, before its own question word.
 LEADING_AND = re.compile(r"^\W*(?:and|so|also|but|then)\s+", re.I)
+# A clause before the question word frames it ("According to the agency, when…", "In 2019, who…").
+LEADING_CLAUSE = re.compile(
+    r"^[^,?]{2,80}?,\s+(?=(?:until when|when|who|whom|whose|what|which|where|how)\b)", re.I
+)
 # Where a question word stands: first, or after "and" in a second question ("… n wen did it close").
 ASKING_WORD = re.compile(r"(^\W*|\b(?:and|n|&)\s+)([A-Za-z]+)")
 # The words that open a fragment follow-up ("And Accra?", "What about 2019?").
@@ -287,7 +291,8 @@ def canned_reply(question: str, topic: str) -> Answer | None:
 def form_of(question: str) -> Form:
     """The kind of answer the question wants; a mistyped question word is read as the one it resembles."""
     question = ASKING_WORD.sub(
-        lambda m: m.group(1) + _question_word(m.group(2)), LEADING_AND.sub("", question)
+        lambda m: m.group(1) + _question_word(m.group(2)),
+        LEADING_AND.sub("", LEADING_CLAUSE.sub("", question)),
     )
     if acronym_asked(question):
         return Form.FACT  # its answer is one long form ("ECOWAS" is no plural)
