@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import replace
 
@@ -14,7 +15,7 @@ from langchain_core.retrievers import BaseRetriever
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
 from rag.answer.evidence import spans
 from rag.answer.forms import compose, fact, gather, going_on, short_answer
-from rag.answer.gate import features
+from rag.answer.gate import FEATURES, answerable, features, probability
 from rag.answer.model import Sentence
 from rag.answer.question import (
     OFF_LIMITS,
@@ -1074,3 +1075,16 @@ def test_what_an_acronym_stands_for_is_its_long_form(corpus_runtime) -> None:  #
         )
         == []
     )
+
+
+def test_a_list_or_an_account_is_refused_on_weaker_evidence_only_below_its_own_threshold() -> None:
+    policy = DEFAULT_POLICY
+    between = (policy.gathered_threshold + policy.gate_threshold) / 2
+    # A bias alone sets the probability: every feature weighs nothing here.
+    weights = replace(
+        policy, gate_weights=(0.0,) * len(policy.gate_weights), gate_bias=math.log(between / (1 - between))
+    )
+    values = dict.fromkeys(FEATURES, 1.0)
+    assert abs(probability(values, weights) - between) < 1e-9
+    assert answerable(values, Form.LIST, weights) and answerable(values, Form.EXPLAIN, weights)
+    assert not answerable(values, Form.FACT, weights) and not answerable(values, Form.DATE, weights)

@@ -109,7 +109,7 @@ class Assistant:
             return
         base.evidence = gate.features(asked.focus, asked.form, ranked, passages, self.evidence)
         base.evidence["p"] = gate.probability(base.evidence, self.policy)
-        if not gate.answerable(base.evidence, self.policy):
+        if not gate.answerable(base.evidence, asked.form, self.policy):
             yield Event(final=self._refusal(base, language, f"weak evidence {base.evidence}"))
             return
         if self.writer is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from rag.answer.evidence import Evidence
+from rag.answer.evidence import GATHERED_FORMS, Evidence
 from rag.answer.model import Sentence
 from rag.answer.question import VALUE_FORMS, Form, acronym_asked, counted_nouns
 from rag.policy import Policy
@@ -87,6 +87,7 @@ def probability(values: dict[str, float], policy: Policy) -> float:
     return 1 / (1 + math.exp(-z))
 
 
-def answerable(values: dict[str, float], policy: Policy) -> bool:
-    """Answer when the probability reaches the threshold chosen on the dev split."""
-    return probability(values, policy) >= policy.gate_threshold
+def answerable(values: dict[str, float], form: Form, policy: Policy) -> bool:
+    """Answer when the probability reaches the threshold chosen on the dev split for this form of question."""
+    threshold = policy.gathered_threshold if form in GATHERED_FORMS else policy.gate_threshold
+    return probability(values, policy) >= threshold
