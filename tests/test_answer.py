@@ -716,6 +716,20 @@ def test_a_more_precise_source_answers_and_is_no_disagreement(corpus_runtime) ->
     assert text.startswith("On 25 April 2013 [2].") and "Another source" not in text and cited == {2}, text
 
 
+def test_another_source_is_quoted_only_for_a_figure_of_what_was_asked(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    nurses = Sentence("The Lagos mission sent home 1,200 nurses in 2019.", 1, 0, 1.0, 0, 0.8, 1.0)
+    beds = Sentence("The Lagos mission closed 300 beds in 2019.", 2, 0, 0.95, 0, 0.8, 1.0)
+    recount = Sentence(
+        "The Lagos mission sent home 1,150 nurses that year, by its own count.", 3, 0, 0.95, 0, 0.8, 1.0
+    )
+    question = "How many nurses did the Lagos mission send home?"
+    text, cited = fact(Form.NUMBER, question, [nurses, beds], [], evidence, DEFAULT_POLICY)
+    assert "Another source" not in text and cited == {1}, text  # 300 beds counts no nurses
+    text, cited = fact(Form.NUMBER, question, [nurses, recount], [], evidence, DEFAULT_POLICY)
+    assert "Another source gives" in text and cited == {1, 3}, text
+
+
 def test_a_more_precise_source_may_name_the_subject_by_its_other_name(corpus_runtime) -> None:  # noqa: ANN001
     # "…formed the Alliance of Sahel States (AES) in 2023"; another source gives the day but not the acronym.
     answer = make(corpus_runtime).ask("When was the AES founded?")

@@ -362,7 +362,7 @@ def _rivals(
 
 
 def _values(form: Form, text: str, query: str, evidence: Evidence) -> set[str]:
-    return {_value(m.group()) for m in evidence.values(form, text, query)}
+    return {_value(m.group()) for m in evidence.counting(form, text, query)}
 
 
 def _refines(theirs: set[str], ours: str) -> bool:
