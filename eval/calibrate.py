@@ -1,7 +1,8 @@
 """Fit the answerability gate on the dev split: a logistic model over the evidence features.
 
 Runs the product with the gate open on every dev item, labels each one answerable or not from the set, and
-prints the weights, bias and threshold to copy into rag/policy.py. Usage: python eval/calibrate.py eval/questions
+prints the weights, bias and thresholds to copy into rag/policy.py; with --keep-weights, only the thresholds for the
+policy's own weights. Usage: python eval/calibrate.py [--keep-weights] eval/questions
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from rag.answer import Answer
 from rag.answer.gate import FEATURES
+from rag.answer.question import Form
 from rag.config import Settings
 from rag.evaluate import category, judge, load_items, run_item
 from rag.policy import DEFAULT_POLICY
@@ -39,11 +41,17 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 0.01, steps: int = 20_000) -> 
     return w / std, b - float(np.sum(w * mean / std))
 
 
-def main(path: Path) -> None:
+def threshold(p: np.ndarray, y: np.ndarray) -> float:
+    """The probability cut with the best gate accuracy; of equals, the one nearest 0.5."""
+    cuts = np.arange(0.2, 0.81, 0.05)
+    return float(max(cuts, key=lambda t: (np.mean((p >= t) == (y == 1)), -abs(t - 0.5))))
+
+
+def main(path: Path, keep_weights: bool = False) -> None:
     settings = Settings.from_env()
     runtime = Runtime(settings)
     assistant = runtime.build_assistant(policy=replace(DEFAULT_POLICY, gate_threshold=0.0))
-    rows, labels, cats = [], [], []
+    rows, labels, cats, gathered = [], [], [], []
     for item in load_items(path, "dev"):
         answer, _ = run_item(assistant.ask, item)
         wanted = label(item, answer)
@@ -52,15 +60,19 @@ def main(path: Path) -> None:
         rows.append([answer.evidence[f] for f in FEATURES])
         labels.append(wanted)
         cats.append(category(item))
+        gathered.append(answer.form in (Form.LIST.value, Form.EXPLAIN.value))
     x, y = np.asarray(rows), np.asarray(labels, dtype=float)
     for name, column in zip(FEATURES, x.T):
         print(
             f"  {name}: answerable mean {column[y == 1].mean():.2f}, unanswerable {column[y == 0].mean():.2f}"
         )
-    w, b = fit(x, y)
+    w, b = (np.asarray(DEFAULT_POLICY.gate_weights), DEFAULT_POLICY.gate_bias) if keep_weights else fit(x, y)
     p = 1 / (1 + np.exp(-(x @ w + b)))
-    best = max(np.arange(0.2, 0.81, 0.05), key=lambda t: (np.mean((p >= t) == (y == 1)), -abs(t - 0.5)))
-    refuse = p < best
+    best = threshold(p, y)
+    lists = np.asarray(gathered)
+    # Lists and accounts have their own threshold, by the same rule over the items of those forms.
+    best_gathered = threshold(p[lists], y[lists])
+    refuse = p < np.where(lists, best_gathered, best)
     precision = np.sum(refuse & (y == 0)) / max(1, np.sum(refuse))
     recall = np.sum(refuse & (y == 0)) / max(1, np.sum(y == 0))
     print(f"{len(y)} dev items with evidence ({int(sum(y))} answered right with the gate open)")
@@ -69,6 +81,7 @@ def main(path: Path) -> None:
         tuple(round(float(v), 2) for v in w),
         f"gate_bias = {b:.2f}",
         f"threshold = {best:.2f}",
+        f"gathered_threshold = {best_gathered:.2f}",
     )
     print(
         f"gate accuracy {np.mean(~refuse == (y == 1)):.1%}, refusal precision {precision:.1%}, recall {recall:.1%}"
@@ -79,4 +92,5 @@ def main(path: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "eval/questions"))
+    args = [a for a in sys.argv[1:] if a != "--keep-weights"]
+    main(Path(args[0] if args else "eval/questions"), keep_weights="--keep-weights" in sys.argv[1:])
