@@ -756,6 +756,28 @@ def test_a_date_is_told_more_precisely_step_by_step_and_only_the_answered_one(co
     assert text.startswith("On 25 April 2013 [3]."), text
 
 
+def test_a_list_leaves_out_an_item_dated_only_in_other_years(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    ambush = Sentence("On 3 May 2023 a convoy leaving the Lagos camp was ambushed.", 1, 0, 1.0, 0, 0.8, 1.0)
+    mines = Sentence("In 2021 mines hit 40 convoys on the Lagos road.", 2, 0, 0.95, 0, 0.8, 1.0)
+    drone = Sentence(
+        "In 2023 a drone of the Ogun Front struck the Lagos camp as it emptied.", 3, 0, 0.9, 0, 0.8, 1.0
+    )
+    question = "Which attacks hit the Lagos camp as it closed in 2023?"
+    text, _ = compose(Form.LIST, question, [ambush, mines, drone], [], evidence, DEFAULT_POLICY)
+    assert "ambushed" in text and "drone" in text and "mines" not in text, text
+    # A span of years keeps what falls in it.
+    text, _ = compose(
+        Form.LIST,
+        "Which attacks hit the Lagos camp from 2021 to 2023?",
+        [ambush, mines, drone],
+        [],
+        evidence,
+        DEFAULT_POLICY,
+    )
+    assert "mines" in text, text
+
+
 def test_a_list_quotes_a_fact_once_when_two_documents_state_it(corpus_runtime) -> None:  # noqa: ANN001
     evidence = make(corpus_runtime).evidence
     first = Sentence(

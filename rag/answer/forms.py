@@ -11,7 +11,7 @@ from rag.answer.model import Sentence
 from rag.answer.question import VALUE_FORMS, Form
 from rag.policy import Policy
 from rag.retrieve import Passage
-from rag.text import WEEKDAYS, defang, fold, key_terms, term_in, tokenize, words
+from rag.text import WEEKDAYS, YEAR, defang, fold, key_terms, range_bounds, term_in, tokenize, words
 
 # A name with "the" (or "a", "its"…) just before it, adjectives allowed between: a title or a body, not a person.
 DETERMINED = re.compile(r"\b(?:the|a|an|its|his|her|their)\s+(?:[a-z][\w-]*\s+){0,2}$")
@@ -238,10 +238,15 @@ def gather(
         ),
         key=lambda s: s.position,
     )
+    # "…while it was pulling out in 2023": an item dated only in other years is of another time.
+    years = set() if range_bounds(query) else {m.group() for m in YEAR.finditer(query)}
     for sentence in [*following, *ranked[1:]]:
         if len(chosen) >= limit:
             break
         if sentence not in following and sentence.score < ratio * best.score:
+            continue
+        dated = {m.group() for m in YEAR.finditer(sentence.text)}
+        if new_facts and years and dated and not dated & years:
             continue
         if new_facts:
             sentence = _item_named(sentence, ranked)
