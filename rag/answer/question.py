@@ -55,11 +55,12 @@ INSTRUCTION_PROBE = re.compile(
 
 # "Why" anywhere in a question.
 WHY = re.compile(r"\bwhy\b", re.I)
+# English question words, for reading "wen" as "when" and "wat" as "what" (one letter off, 80 in rapidfuzz).
+QUESTION_OPENERS = ("when", "what", "who", "whom", "whose", "where", "which", "why", "how")
+ASKING = "|".join(QUESTION_OPENERS)
 # A word set off before the question: a greeting or an aside ("Hi, …", "Anyway, …", "Well: …"); a question word
 # set off by an aside is the question itself ("Where, on the edge of town, was…").
-SET_OFF = re.compile(
-    r"^\W*(?!(?:who|whom|whose|what|when|where|which|why|how)\b)([^\W\d_]+)\s*[,:!]\s+(?=\S)", re.I
-)
+SET_OFF = re.compile(rf"^\W*(?!(?:{ASKING})\b)([^\W\d_]+)\s*[,:!]\s+(?=\S)", re.I)
 # Where an instruction gives way to the question it comes with ("…like a pirate: when was…").
 CLAUSE_BREAK = re.compile(r"(?<=[:;])\s+")
 
@@ -122,8 +123,6 @@ ASKS_DAY = re.compile(
     r"\b(?:what|which)(?:['’]s| (?:is|was|were|are))?(?: the)? (?:exact |precise )?(?:date|day)\b|\bexact date\b",
     re.I,
 )
-# English question words, for reading "wen" as "when" and "wat" as "what" (one letter off, 80 in rapidfuzz).
-QUESTION_OPENERS = ("when", "what", "who", "whom", "whose", "where", "which", "why", "how")
 # A question's first word.
 OPENER = re.compile(r"\W*([A-Za-z]+)")
 # A question opening with a preposition goes on from the sentence before it ("out of how many?", "for how long?").
@@ -133,9 +132,7 @@ CONTINUES = re.compile(
 # A follow-up's opening conjunction, before its own question word.
 LEADING_AND = re.compile(r"^\W*(?:and|so|also|but|then)\s+", re.I)
 # A clause before the question word frames it ("According to the agency, when…", "In 2019, who…").
-LEADING_CLAUSE = re.compile(
-    r"^[^,?]{2,80}?,\s+(?=(?:until when|when|who|whom|whose|what|which|where|how)\b)", re.I
-)
+LEADING_CLAUSE = re.compile(rf"^[^,?]{{2,80}}?,\s+(?=(?:until when|{ASKING})\b)", re.I)
 # Where a question word stands: first, or after "and" in a second question ("… n wen did it close").
 ASKING_WORD = re.compile(r"(^\W*|\b(?:and|n|&)\s+)([A-Za-z]+)")
 # The words that open a fragment follow-up ("And Accra?", "What about 2019?").
