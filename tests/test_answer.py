@@ -34,6 +34,11 @@ from rag.policy import DEFAULT_POLICY
 from rag.retrieve import Passage
 
 
+def stated(text: str, passage: int, score: float) -> Sentence:
+    """A candidate sentence of a passage, first in it, with that score (cosine 0.8, every question word found)."""
+    return Sentence(text, passage, 0, score, 0, 0.8, 1.0)
+
+
 def make(runtime, llm=None, *, capable: bool = False) -> Assistant:  # noqa: ANN001
     """The runtime's assistant with this LLM; `capable` makes it write answers as a configured model would."""
     settings = replace(runtime.settings, llm="openai", llm_capable="true") if capable else runtime.settings
@@ -708,8 +713,8 @@ def test_a_short_follow_up_with_its_own_question_word_keeps_its_form(corpus_runt
 def test_a_more_precise_source_answers_and_is_no_disagreement(corpus_runtime) -> None:  # noqa: ANN001
     # One source says "in April 2013", another "on 25 April 2013": the same date, the second told more precisely.
     evidence = make(corpus_runtime).evidence
-    vague = Sentence("The Council established the Lagos mission in April 2013.", 1, 0, 1.0, 0, 0.8, 1.0)
-    precise = Sentence("On 25 April 2013 the Council established the Lagos mission.", 2, 0, 0.95, 0, 0.8, 1.0)
+    vague = stated("The Council established the Lagos mission in April 2013.", 1, 1.0)
+    precise = stated("On 25 April 2013 the Council established the Lagos mission.", 2, 0.95)
     text, cited = fact(
         Form.DATE, "When was the Lagos mission established?", [vague, precise], [], evidence, DEFAULT_POLICY
     )
@@ -718,11 +723,9 @@ def test_a_more_precise_source_answers_and_is_no_disagreement(corpus_runtime) ->
 
 def test_another_source_is_quoted_only_for_a_figure_of_what_was_asked(corpus_runtime) -> None:  # noqa: ANN001
     evidence = make(corpus_runtime).evidence
-    nurses = Sentence("The Lagos mission sent home 1,200 nurses in 2019.", 1, 0, 1.0, 0, 0.8, 1.0)
-    beds = Sentence("The Lagos mission closed 300 beds in 2019.", 2, 0, 0.95, 0, 0.8, 1.0)
-    recount = Sentence(
-        "The Lagos mission sent home 1,150 nurses that year, by its own count.", 3, 0, 0.95, 0, 0.8, 1.0
-    )
+    nurses = stated("The Lagos mission sent home 1,200 nurses in 2019.", 1, 1.0)
+    beds = stated("The Lagos mission closed 300 beds in 2019.", 2, 0.95)
+    recount = stated("The Lagos mission sent home 1,150 nurses that year, by its own count.", 3, 0.95)
     question = "How many nurses did the Lagos mission send home?"
     text, cited = fact(Form.NUMBER, question, [nurses, beds], [], evidence, DEFAULT_POLICY)
     assert "Another source" not in text and cited == {1}, text  # 300 beds counts no nurses
@@ -740,29 +743,23 @@ def test_a_date_is_told_more_precisely_step_by_step_and_only_the_answered_one(co
     # "in 2013", then "in April 2013", then "on 25 April 2013": each step agrees, and agreement needs a lower score
     # than a disagreement does to be shown.
     evidence = make(corpus_runtime).evidence
-    year = Sentence(
-        "The Council created the Lagos mission in 2013 and renewed it until 2020.", 1, 0, 1.0, 0, 0.8, 1.0
-    )
-    month = Sentence("The Council then established the Lagos mission in April 2013.", 2, 0, 0.9, 0, 0.8, 1.0)
-    day = Sentence(
-        "On 25 April 2013 the Council established the Lagos mission by law 12 (2013).", 3, 0, 0.7, 0, 0.8, 1.0
-    )
+    year = stated("The Council created the Lagos mission in 2013 and renewed it until 2020.", 1, 1.0)
+    month = stated("The Council then established the Lagos mission in April 2013.", 2, 0.9)
+    day = stated("On 25 April 2013 the Council established the Lagos mission by law 12 (2013).", 3, 0.7)
     question = "When was the Lagos mission created?"
     text, cited = fact(Form.DATE, question, [year, month, day], [], evidence, DEFAULT_POLICY)
     assert text.startswith("On 25 April 2013 [3].") and "Another source" not in text and cited == {3}, text
     # The answered date is 25 April; the "(2013)" of a law's name does not make 1 July 2013 a finer answer.
-    later = Sentence("Its staff would join the Lagos mission by 1 July 2013.", 4, 0, 0.8, 0, 0.8, 1.0)
+    later = stated("Its staff would join the Lagos mission by 1 July 2013.", 4, 0.8)
     text, _ = fact(Form.DATE, question, [day, later], [], evidence, DEFAULT_POLICY)
     assert text.startswith("On 25 April 2013 [3]."), text
 
 
 def test_a_list_leaves_out_an_item_dated_only_in_other_years(corpus_runtime) -> None:  # noqa: ANN001
     evidence = make(corpus_runtime).evidence
-    ambush = Sentence("On 3 May 2023 a convoy leaving the Lagos camp was ambushed.", 1, 0, 1.0, 0, 0.8, 1.0)
-    mines = Sentence("In 2021 mines hit 40 convoys on the Lagos road.", 2, 0, 0.95, 0, 0.8, 1.0)
-    drone = Sentence(
-        "In 2023 a drone of the Ogun Front struck the Lagos camp as it emptied.", 3, 0, 0.9, 0, 0.8, 1.0
-    )
+    ambush = stated("On 3 May 2023 a convoy leaving the Lagos camp was ambushed.", 1, 1.0)
+    mines = stated("In 2021 mines hit 40 convoys on the Lagos road.", 2, 0.95)
+    drone = stated("In 2023 a drone of the Ogun Front struck the Lagos camp as it emptied.", 3, 0.9)
     question = "Which attacks hit the Lagos camp as it closed in 2023?"
     text, _ = compose(Form.LIST, question, [ambush, mines, drone], [], evidence, DEFAULT_POLICY)
     assert "ambushed" in text and "drone" in text and "mines" not in text, text
@@ -780,27 +777,11 @@ def test_a_list_leaves_out_an_item_dated_only_in_other_years(corpus_runtime) -> 
 
 def test_a_list_quotes_a_fact_once_when_two_documents_state_it(corpus_runtime) -> None:  # noqa: ANN001
     evidence = make(corpus_runtime).evidence
-    first = Sentence(
-        "Earlier the Lagos camp had also hosted contingents from Ghana, Togo and Benin.",
-        1,
-        0,
-        1.0,
-        0,
-        0.8,
-        1.0,
+    first = stated("Earlier the Lagos camp had also hosted contingents from Ghana, Togo and Benin.", 1, 1.0)
+    again = stated(
+        "In the past the Lagos camp also hosted Ghanaian, Togolese and Beninese contingents.", 2, 0.95
     )
-    again = Sentence(
-        "In the past the Lagos camp also hosted Ghanaian, Togolese and Beninese contingents.",
-        2,
-        0,
-        0.95,
-        0,
-        0.8,
-        1.0,
-    )
-    other = Sentence(
-        "In 2023 the Lagos camp housed peacekeepers from Niger and Chad.", 3, 0, 0.9, 0, 0.8, 1.0
-    )
+    other = stated("In 2023 the Lagos camp housed peacekeepers from Niger and Chad.", 3, 0.9)
     question = "Which countries had troops at the Lagos camp?"
     text, cited = compose(Form.LIST, question, [first, again, other], [], evidence, DEFAULT_POLICY)
     assert "Ghana, Togo and Benin" in text and "Niger and Chad" in text, text
