@@ -239,14 +239,13 @@ def gather(
         key=lambda s: s.position,
     )
     # "…while it was pulling out in 2023": an item dated only in other years is of another time.
-    years = set() if range_bounds(query) else {m.group() for m in YEAR.finditer(query)}
+    years = set() if not new_facts or range_bounds(query) else set(YEAR.findall(query))
     for sentence in [*following, *ranked[1:]]:
         if len(chosen) >= limit:
             break
         if sentence not in following and sentence.score < ratio * best.score:
             continue
-        dated = {m.group() for m in YEAR.finditer(sentence.text)}
-        if new_facts and years and dated and not dated & years:
+        if years and (dated := set(YEAR.findall(sentence.text))) and not dated & years:
             continue
         if new_facts:
             sentence = _item_named(sentence, ranked)
