@@ -775,6 +775,21 @@ def test_a_list_leaves_out_an_item_dated_only_in_other_years(corpus_runtime) -> 
     assert "mines" in text, text
 
 
+def test_what_happened_in_a_year_lists_the_events_dated_that_year(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    opened = stated("In 2019 the Lagos camp opened with 300 troops.", 1, 1.0)
+    ambush = stated("On 3 May 2021 a convoy leaving the Lagos camp was ambushed.", 2, 0.6)
+    vote = stated("In June 2021 the council renewed the mandate for a year.", 3, 0.5)
+    ranked = [opened, ambush, vote]
+    text, cited = compose(Form.EXPLAIN, "What happened in 2021?", ranked, [], evidence, DEFAULT_POLICY)
+    assert "ambushed" in text and "renewed" in text and "opened" not in text and cited == {2, 3}, text
+    # A month narrows it; a question about a thing of that year is no question about the year.
+    text, _ = compose(Form.EXPLAIN, "What happened in June 2021?", ranked, [], evidence, DEFAULT_POLICY)
+    assert "renewed" in text and "ambushed" not in text, text
+    text, _ = compose(Form.EXPLAIN, "Why was the camp opened in 2021?", ranked, [], evidence, DEFAULT_POLICY)
+    assert "opened" in text, text
+
+
 def test_a_list_quotes_a_fact_once_when_two_documents_state_it(corpus_runtime) -> None:  # noqa: ANN001
     evidence = make(corpus_runtime).evidence
     first = stated("Earlier the Lagos camp had also hosted contingents from Ghana, Togo and Benin.", 1, 1.0)

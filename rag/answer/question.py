@@ -123,6 +123,8 @@ ASKS_DAY = re.compile(
     r"\b(?:what|which)(?:['’]s| (?:is|was|were|are))?(?: the)? (?:exact |precise )?(?:date|day)\b|\bexact date\b",
     re.I,
 )
+# "What happened…", "events of…", "a timeline of…": the question asks for events, whatever they were.
+ASKS_EVENTS = re.compile(r"\b(?:happen(?:ed|s|ing)?|events?|timeline|chronology|took place|went on)\b", re.I)
 # A question's first word.
 OPENER = re.compile(r"\W*([A-Za-z]+)")
 # A question opening with a preposition goes on from the sentence before it ("out of how many?", "for how long?").
