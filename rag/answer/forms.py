@@ -89,8 +89,9 @@ def in_period(query: str, subjects: frozenset[str]) -> Callable[[str], bool] | N
     if not years or years != subjects or range_bounds(query) or not ASKS_EVENTS.search(query):
         return None
     months = {m for m in MONTHS if re.search(rf"\b{m}\b", query)}
-    return lambda text: bool(set(YEAR.findall(text)) & years) and (
-        not months or any(re.search(rf"\b{m}\b", text) for m in months)
+    return lambda text: (
+        bool(set(YEAR.findall(text)) & years)
+        and (not months or any(re.search(rf"\b{m}\b", text) for m in months))
     )
 
 
