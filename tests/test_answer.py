@@ -427,6 +427,16 @@ def test_who_have_asks_for_several_people() -> None:
     assert form_of("Who had led the league before 2015?") is Form.WHO
 
 
+def test_a_fragment_giving_a_date_replaces_the_earlier_questions_date_whole() -> None:
+    history = [
+        {"role": "user", "content": "How many police did the Lagos mission have in March 2020?"},
+        {"role": "assistant", "content": "1,726 police [1]."},
+    ]
+    asked = analyse("And back in September 2013?", history)
+    assert asked.focus == "How many police did the Lagos mission have in September 2013?", asked
+    assert asked.form is Form.NUMBER
+
+
 @pytest.mark.parametrize(
     ("fragment", "kept", "gone"),
     [("And Tessalit?", "Tessalit", "Kidal"), ("What about 2019?", "2019", "2023")],

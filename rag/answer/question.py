@@ -14,6 +14,7 @@ from rag.answer.model import Answer
 from rag.config import Settings
 from rag.errors import InputRejected
 from rag.text import (
+    DATE,
     MONTHS,
     STOPWORDS,
     YEAR,
@@ -383,19 +384,24 @@ def analyse(
 def _swap_name(earlier: str, fragment: str, generic: Callable[[str], bool]) -> str | None:
     """The earlier question with its last specific name replaced by the fragment's name, if each has one."""
     fragment = FRAGMENT_LEAD.sub("", fragment)
-    new = [n for n in names(fragment, skip_initial=False) if not generic(n)]
+    new = [n for n in names(fragment, skip_initial=False) if not generic(n) and n not in MONTHS]
     old = [
         w
         for n in names(earlier)
         for w in re.split(r"\s+|['’]s\b", n)
         if w and not generic(w) and w not in MONTHS
     ]
-    if not new:  # "And in 2019?": a year for a year
-        new, old = YEAR.findall(fragment), YEAR.findall(earlier)
+    if not new:  # "And in 2019?", "And back in September 2013?": a date for a date
+        new, old = _dated(fragment), _dated(earlier)
     if len(new) != 1 or not old:
         return None
     head, _, tail = earlier.rpartition(old[-1])
     return f"{head}{new[0]}{tail}"
+
+
+def _dated(text: str) -> list[str]:
+    """The dates of a text that give a year ("September 2013", "2019"), each whole."""
+    return [m.group() for m in DATE.finditer(text) if YEAR.search(m.group())]
 
 
 def presupposes(question: str) -> bool:
