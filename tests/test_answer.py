@@ -88,6 +88,29 @@ def test_why_question_gets_several_cited_sentences(corpus_runtime) -> None:  # n
     assert "security" in answer.answer
 
 
+def test_an_account_and_a_list_gather_what_scores_near_three_quarters_of_the_best(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    facts = [
+        "In 2011 the Lagos board chose a route for the port railway.",
+        "Its engineers warned in 2012 that the harbour silted up each winter.",
+        "Dredging contracts worth 40 million naira were signed in 2013.",
+        "A strike by dock workers halted the works for six weeks in 2014.",
+        "The first container ship berthed at the new quay in 2015.",
+        "Customs officers moved into a building beside the gate in 2016.",
+        "Tourists visited the lighthouse museum in 2017.",
+    ]
+    scores = [1.0, 0.95, 0.9, 0.84, 0.78, 0.72, 0.6]
+    ranked = [stated(text, n, score) for n, (text, score) in enumerate(zip(facts, scores), 1)]
+    question = "How did the Lagos board work on the port?"
+    text, cited = compose(Form.EXPLAIN, question, ranked, [], evidence, DEFAULT_POLICY)
+    # An account: the five scoring at least three quarters of the best (0.72 is not); a list: 0.7 of it.
+    assert cited == {1, 2, 3, 4, 5}, text
+    text, cited = compose(
+        Form.LIST, "Which events marked the Lagos port?", ranked, [], evidence, DEFAULT_POLICY
+    )
+    assert cited == {1, 2, 3, 4, 5, 6}, text
+
+
 def test_disagreeing_sources_are_both_quoted(corpus_runtime) -> None:  # noqa: ANN001
     answer = make(corpus_runtime).ask("How many MINUSMA personnel were killed in hostile acts?")
     figures = {f for f in ("174", "175", "180") if f in answer.answer}
