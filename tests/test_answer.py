@@ -111,6 +111,15 @@ def test_an_account_and_a_list_gather_what_scores_near_three_quarters_of_the_bes
     assert cited == {1, 2, 3, 4, 5, 6}, text
 
 
+def test_another_source_s_figure_is_quoted_when_it_scores_four_fifths_of_the_best(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    best = stated("In 2020 the Lagos mission had 1,200 police officers.", 1, 1.0)
+    other = stated("A later count gave the Lagos mission 1,350 police officers in 2020.", 2, 0.83)
+    question = "How many police officers did the Lagos mission have in 2020?"
+    text, cited = fact(Form.NUMBER, question, [best, other], [], evidence, DEFAULT_POLICY)
+    assert "Another source gives" in text and "1,350" in text and cited == {1, 2}, text
+
+
 def test_disagreeing_sources_are_both_quoted(corpus_runtime) -> None:  # noqa: ANN001
     answer = make(corpus_runtime).ask("How many MINUSMA personnel were killed in hostile acts?")
     figures = {f for f in ("174", "175", "180") if f in answer.answer}
