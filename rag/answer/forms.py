@@ -11,7 +11,18 @@ from rag.answer.model import Sentence
 from rag.answer.question import ASKS_EVENTS, VALUE_FORMS, Form
 from rag.policy import Policy
 from rag.retrieve import Passage
-from rag.text import MONTHS, WEEKDAYS, YEAR, defang, fold, key_terms, range_bounds, term_in, tokenize, words
+from rag.text import (
+    FOLDED_MONTHS,
+    WEEKDAYS,
+    YEAR,
+    defang,
+    fold,
+    key_terms,
+    range_bounds,
+    term_in,
+    tokenize,
+    words,
+)
 
 # A name with "the" (or "a", "its"…) just before it, adjectives allowed between: a title or a body, not a person.
 DETERMINED = re.compile(r"\b(?:the|a|an|its|his|her|their)\s+(?:[a-z][\w-]*\s+){0,2}$")
@@ -44,26 +55,24 @@ def compose(
         return evidence.repeats(text, said, policy.repeat_similarity)
 
     subjects = evidence.subjects(query) if form in (Form.LIST, Form.EXPLAIN) else frozenset()
-    period = in_period(query, subjects)
-    if period is not None and not any(period(s.text) for s in ranked):
-        period = None
+    # "What happened in 2021?": its events are the sentences dated then, whatever their score.
+    dated = of_the_time(query, subjects, ranked)
 
-    if form is Form.LIST or period:
+    if form is Form.LIST or dated:
         chosen = gather(
-            ranked,
+            dated or ranked,
             query,
-            policy.list_ratio,
+            0.0 if dated else policy.list_ratio,
             policy.max_list_items,
             new_facts=True,
             neighbours=policy.list_neighbour_ratio,
             repeats=repeats,
             subjects=subjects,
             subject_ratio=policy.subject_ratio,
-            period=period,
         )
         if len(chosen) > 1:
             return "\n".join(f"- {cite(s)}" for s in chosen), {s.passage for s in chosen}
-        if period:
+        if dated:
             return cite(chosen[0]), {chosen[0].passage}
     if form is Form.EXPLAIN:
         chosen = gather(
@@ -80,19 +89,16 @@ def compose(
     return fact(form, query, ranked, passages, evidence, policy)
 
 
-def in_period(query: str, subjects: frozenset[str]) -> Callable[[str], bool] | None:
-    """For a question about a time alone ("What happened in 2021?", "…in May 2021?"), whether a text is of that time.
-
-    Such a question asks for what the documents date then, each event of it an item, whatever its score.
-    """
+def of_the_time(query: str, subjects: frozenset[str], ranked: list[Sentence]) -> list[Sentence]:
+    """For a question asking for the events of a time alone ("What happened in May 2021?"), the sentences of that
+    year (and month), best first; [] for any other question."""
     years = {s for s in subjects if YEAR.fullmatch(s)}
     if not years or years != subjects or range_bounds(query) or not ASKS_EVENTS.search(query):
-        return None
-    months = {m for m in MONTHS if re.search(rf"\b{m}\b", query)}
-    return lambda text: (
-        bool(set(YEAR.findall(text)) & years)
-        and (not months or any(re.search(rf"\b{m}\b", text) for m in months))
-    )
+        return []
+    months = FOLDED_MONTHS & set(words(query))
+    return [
+        s for s in ranked if set(YEAR.findall(s.text)) & years and (not months or months & set(words(s.text)))
+    ]
 
 
 def fact(
@@ -234,7 +240,6 @@ def gather(
     repeats: Callable[[str, list[str]], bool] | None = None,
     subjects: frozenset[str] = frozenset(),
     subject_ratio: float = 0.0,
-    period: Callable[[str], bool] | None = None,
 ) -> list[Sentence]:
     """The best sentence, the ones that follow it in an account, then others close to it in score.
 
@@ -242,9 +247,6 @@ def gather(
     the items next to it that score at least that share of the best sentence. A sentence that `repeats` one
     chosen (two documents stating the same fact) is left out.
     """
-    if period is not None:
-        # A time asked about alone: its events are the sentences dated then, the best of them first.
-        ranked, ratio = [s for s in ranked if period(s.text)], 0.0
     best = going_on(ranked[0], ranked)
     best = _item_named(best, ranked) if new_facts else best
     chosen: list[Sentence] = [best]
