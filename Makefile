@@ -51,10 +51,11 @@ test: dev chromium nginx
 typecheck: dev
 	$(PY) -m mypy rag bench eval tests
 
-# Two workers, a test file each: most tests wait on servers they start, so two cores overlap the waits
-# (864 s in one process here, 662 s in two); a file's module fixtures stay in its worker.
+# Two workers: most tests wait on servers they start, so two cores overlap the waits (864 s in one process here,
+# 662 s in two). A file stays in one worker, and the files sharing the app servers run together (tests/conftest.py);
+# in file order, which starts the long single tests (the bench smoke run) early, not last.
 pytest: dev chromium nginx
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 # The README's screenshots (docs/chat.png, docs/widget.png), taken by the browser tests; `make test` leaves them be.
 screenshots: dev chromium

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,29 @@ from rag.store import Store, load_embeddings
 from tests.servers import API_KEY, KEYED_LIMIT, PARTNER, Served
 
 ROOT = Path(__file__).resolve().parent.parent
+# The session's app servers (fixtures below): each starts a process, once per worker that asks for it.
+APP_SERVERS = {"app_url", "extractive_app", "partner_app", "keyed_app", "planted_app"}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Under `--dist loadfile`, the files that use an app server count as one file, so each server starts once."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    uses = re.compile(r"\b(?:" + "|".join(APP_SERVERS) + r")\b")
+    served = {
+        f"tests/{path.name}"
+        for path in Path(__file__).parent.glob("test_*.py")
+        if uses.search(path.read_text())
+    }
+
+    class SharingServers(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return "app-servers" if scope in served else scope
+
+    return SharingServers(config, log)  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True)

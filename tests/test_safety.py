@@ -32,7 +32,7 @@ from rag.logs import install_redaction
 from rag.runtime import Runtime
 from rag.ui import create_app
 from tests.fake_llm import Script, fake_openai
-from tests.servers import ROOT, app_server, chat, chat_client, clean_env, wait_for_status
+from tests.servers import ROOT, app_server, chat, chat_client, clean_env
 
 KEY = "sk-test-123"
 QUESTION = "Which Security Council resolution established MINUSMA?"
@@ -322,31 +322,6 @@ def listening_ports(pid: int) -> set[int]:
             if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
-
-
-def test_s24_chroma_server_mode_requires_the_token(tmp_path: Path) -> None:
-    import chromadb
-
-    from tests.servers import ROOT, chroma_server, run_ingest, serve_app
-
-    with chroma_server(tmp_path / "chroma", "s3cret-token") as chroma:
-        remote = {"chroma_host": "127.0.0.1", "chroma_port": str(chroma.port)}
-        mandate = ROOT / "corpus" / "01-mandate-and-resolutions-2013-2022.md"  # one document is enough here
-        run_ingest(tmp_path / "unused", mandate, chroma_token="s3cret-token", **remote).check_returncode()
-        with pytest.raises(Exception, match="Unauthorized|401"):  # nginx refuses it; Chroma never sees it
-            chromadb.HttpClient(host="127.0.0.1", port=chroma.port).list_collections()
-        heartbeat = f"{chroma.url}/api/v2/heartbeat"
-        assert httpx.get(heartbeat, headers={"Authorization": "Bearer wrong"}).status_code == 403
-        assert httpx.get(heartbeat, headers={"X-Chroma-Token": "s3cret-token"}).status_code == 200
-        with serve_app(
-            tmp_path / "unused", tmp_path / "good", llm="extractive", chroma_token="s3cret-token", **remote
-        ) as app:
-            assert ask(app.url, QUESTION).json()["sources"]
-        wrong = {"llm": "extractive", "chroma_token": "wrong-token", **remote}
-        with serve_app(tmp_path / "unused", tmp_path / "bad", None, "/healthz", **wrong) as app:
-            assert wait_for_status(app.url + "/readyz", 503)
-            refused = ask(app.url, QUESTION)
-            assert refused.status_code == 503 and "Search is unavailable" in refused.json()["detail"]
 
 
 PLANTED_QUESTIONS = [
