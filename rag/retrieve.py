@@ -24,7 +24,7 @@ from pydantic import ConfigDict
 from rag.config import Settings
 from rag.policy import DEFAULT_POLICY, Policy
 from rag.store import Store
-from rag.text import STOPWORDS, abbreviations, fold, near_spelling, stem, tokenize, words
+from rag.text import ADDRESS, STOPWORDS, abbreviations, fold, near_spelling, stem, tokenize, words
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,7 @@ class Vocabulary:
         # "this <noun>" phrases most documents use: a document speaking of itself.
         self.self_references: frozenset[str] = frozenset()
         self.words: frozenset[str] = frozenset()  # real words of the language, never read as typos
+        self.spellings: frozenset[str] = frozenset()  # the corpus's own words, folded but not stemmed
         self._known = list(frequencies)
         self._aliases: dict[str, str] = {}
         self._long_forms: dict[str, str] = {}
@@ -147,6 +148,7 @@ class Vocabulary:
         """Become the other vocabulary, so every holder of this one sees it (a late keyword index fills it in)."""
         self.frequencies, self.size = other.frequencies, other.size
         self.boilerplate, self.words, self._known = other.boilerplate, other.words, other._known
+        self.spellings = other.spellings
         self.self_references, self.aliases = other.self_references, other.aliases
 
     def is_boilerplate(self, sentence: str) -> bool:
@@ -165,6 +167,10 @@ class Vocabulary:
     def share(self, token: str) -> float:
         """The share of chunks holding the token."""
         return self.frequencies.get(token, 0) / self.size
+
+    def spells(self, word: str) -> bool:
+        """The corpus writes the word as it is, not only a word of its stem ("ONU" is no "onus")."""
+        return fold(word) in self.spellings
 
     def names_something(self, word: str) -> bool:
         """The corpus uses the word and it is no common word of the language ("Accra", not "Well" or "Hi")."""
@@ -254,6 +260,9 @@ class KeywordSearch:
         self.index.vocabulary.self_references = self_references(self.docs, policy.boilerplate_share)
         self.index.vocabulary.words = model_words(store.settings.embed_model_path)
         self.index.vocabulary.aliases = abbreviations([doc.page_content for doc in self.docs])
+        self.index.vocabulary.spellings = frozenset(
+            w for doc in self.docs for w in words(ADDRESS.sub(" ", doc.page_content))
+        )
         self._by_position = {(d.metadata.get("source"), d.metadata.get("position")): d for d in self.docs}
 
     @property

@@ -32,6 +32,8 @@ QUESTION_WORDS = frozenset(
 )
 UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+# A web address: a line made of them states nothing, and its words are no prose of the corpus.
+ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+")
 NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
 # An ordinal told in figures names one of a series: "its 8568th meeting".
 ORDINAL_FIGURE = re.compile(r"(?<![\w.])(\d+)(?:st|nd|rd|th)\b")

@@ -15,6 +15,7 @@ from rag.answer.question import ASKS_DAY, Form, acronym_asked, asked_kinds, coun
 from rag.policy import Policy
 from rag.retrieve import Passage, Vocabulary
 from rag.text import (
+    ADDRESS,
     DATE,
     DERIVED_MIN_BASE,
     FOLDED_MONTHS,
@@ -80,8 +81,6 @@ ASIDE = re.compile(r"\s\(([^()]*)\)\s*$")
 SHARE = re.compile(r"\s*(?:%|per\s*cent|percent)", re.I)
 # The day of a date ("14 May 2015"), not part of a year range ("2014/15").
 DAY = re.compile(r"(?<![\d/–-])\d{1,2}(?![\d/–-])")
-# A web address: a line made of them states nothing.
-ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+")
 # A line that asks, or opens as a question does ("How many people served and what it all cost."), announces
 # what its document covers; it answers nothing.
 ASKS = re.compile(r"^\W*(?:how|what|which|who|whom|whose|why|whether)\b|\?\W*$", re.I)

@@ -113,7 +113,7 @@ class Language:
             if word != first
             and word[:1].isupper()
             and fold(word) not in STOPWORDS
-            and stem(fold(word)) in self.vocabulary.frequencies
+            and self.vocabulary.spells(word)
             and not term_in(word, text)
         ]
         # A word copied from the question that the corpus never uses was left untranslated ("conseil
