@@ -13,7 +13,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.retrievers import BaseRetriever
 
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
-from rag.answer.evidence import spans
+from rag.answer.evidence import dateline, spans
 from rag.answer.forms import compose, fact, gather, going_on, short_answer
 from rag.answer.gate import FEATURES, answerable, features, probability
 from rag.answer.model import Sentence
@@ -62,6 +62,18 @@ def test_fact_question_gets_a_short_answer_then_its_sentence(corpus_runtime) -> 
     assert answer.answer.count("“") == 1, "one supporting quote, no unrelated second one"
     assert cited(answer) == {s.n for s in answer.sources}
     assert all(s.text and s.chunk_id and s.source for s in answer.sources)
+
+
+def test_a_news_report_holds_the_date_it_was_published(corpus_runtime) -> None:  # noqa: ANN001
+    # The AFP report dated 8 December 2023 tells of the handover without giving the date in its text.
+    answer = make(corpus_runtime).ask(
+        "Which camp did MINUSMA hand over to the Malian authorities on 8 December 2023?"
+    )
+    assert not answer.refused and answer.answer.startswith("Mopti [1].")
+    assert answer.sources[0].source.endswith("afp-mopti-camp-handover.txt")
+    # A report's date is when it was written, not when what it tells happened.
+    assert dateline({"kind": "news", "date": "2023-12-08"}) == "8 December 2023"
+    assert dateline({"kind": "report", "date": "2023-12-31"}) == "" == dateline({"kind": "news", "date": ""})
 
 
 def test_list_question_gathers_items_each_cited(corpus_runtime) -> None:  # noqa: ANN001

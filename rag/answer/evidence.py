@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -496,7 +497,8 @@ class Evidence:
         """A passage with its title, section heading and named origin ("according to AFP"), and its abbreviations' long forms."""
         meta = passage.metadata
         return self.with_aliases(
-            f"{meta.get('title', '')} {meta.get('section', '')} {meta.get('origin', '')} {passage.text}"
+            f"{meta.get('title', '')} {dateline(meta)} {meta.get('section', '')} "
+            f"{meta.get('origin', '')} {passage.text}"
         )
 
     def with_aliases(self, text: str) -> str:
@@ -516,6 +518,18 @@ class Evidence:
             return 0.0
         vector = np.asarray(self.embeddings.embed_query(text))
         return float(np.max(self._sentence_vectors(others) @ vector))
+
+
+def dateline(meta: dict[str, Any]) -> str:
+    """A news report's date as its text would write it ("8 December 2023"): the day its "on Friday" and "this week"
+    refer to. A report's date is when it was written, not when what it tells happened: ""."""
+    if meta.get("kind") != "news":
+        return ""
+    try:
+        day = datetime.date.fromisoformat(str(meta.get("date", "")))
+    except ValueError:
+        return ""
+    return f"{day.day} {day:%B %Y}"
 
 
 def _latest_first(ranked: list[Sentence], ratio: float) -> list[Sentence]:
