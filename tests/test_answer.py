@@ -22,6 +22,7 @@ from rag.answer.question import (
     Form,
     analyse,
     asked_kinds,
+    asked_nouns,
     counted_nouns,
     form_of,
     is_follow_up,
@@ -1005,6 +1006,47 @@ def test_a_sentence_about_another_thing_of_the_asked_kind_does_not_answer(corpus
     assert douentza.evidence["other_name"] == 1.0 and douentza.refused, douentza.answer
     sevare = make(corpus_runtime).ask("On what date did MINUSMA close its camp at Sévaré?")
     assert sevare.evidence["other_name"] == 0.0 and "8 December 2023" in sevare.answer, sevare.answer
+
+
+def test_a_thing_picked_out_by_another_place_in_an_order_is_another_thing(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    first = "The first force commander was General Ann Lee of Ghana."
+    assert evidence.names_another("Who was the league's last force commander?", first)
+    assert evidence.names_another("Who was the second force commander?", first)
+    assert not evidence.names_another("Who was the first force commander?", first)
+    # "final" also means "in the end": the final cost of the first line is that line's cost.
+    assert not evidence.names_another(
+        "What was the final cost of the first line?", "The first line cost $847 million."
+    )
+
+
+def test_a_name_saying_where_or_what_kind_of_thing_answers_no_who(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    convoy = "The convoy carried 800 peacekeepers from Ghana and Togo, led by Colonel Ama Boateng."
+    assert [m.group() for m in evidence.values(Form.WHO, convoy, "Who led the convoy?")] == [
+        "Colonel Ama Boateng"
+    ]
+    met = "The council met in Accra and handed over the Tema camp."
+    assert evidence.values(Form.WHO, met, "Who chaired the council?") == []
+    # A place still tells which thing a "which" question asks for.
+    assert evidence.identifies(met, "Which city hosted the council?")
+    # A three-letter acronym names a body: "according to the broadcaster RTP".
+    said = "MINUSMA had more than 17,000 members, according to the Portuguese broadcaster RTP."
+    assert [m.group() for m in evidence.values(Form.WHO, said, "Who gave the figure?")] == ["RTP"]
+
+
+def test_the_gate_asks_that_the_evidence_speak_of_what_a_what_question_names(corpus_runtime) -> None:  # noqa: ANN001
+    assert asked_nouns("What was the meeting number of the session?") == {"meet", "number"}
+    assert asked_nouns("At what time of day was the flag lowered?") == {"time"}
+    assert asked_nouns("What happened in Mopti?") == set()  # a verb: an account, no noun asked
+    assert asked_nouns("What is MINUSMA?") == set()  # a name: what is asked about
+    # The corpus tells of Koenders's post, not his pay: the sentence on him does not speak of a salary.
+    salary = make(corpus_runtime).ask("What salary did Bert Koenders earn as head of MINUSMA?")
+    assert salary.refused and salary.evidence["asked_noun"] < 0.5, salary.answer
+    named = {**salary.evidence, "asked_noun": 1.0}
+    assert probability(named, DEFAULT_POLICY) >= DEFAULT_POLICY.gate_threshold  # refused for that alone
+    resolution = make(corpus_runtime).ask("Which resolution established MINUSMA?")
+    assert resolution.evidence["asked_noun"] == 1.0 and "2100" in resolution.answer
 
 
 def test_a_count_keeps_its_unit_when_it_is_left_out_or_named_another_way(corpus_runtime) -> None:  # noqa: ANN001

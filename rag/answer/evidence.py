@@ -35,6 +35,7 @@ from rag.text import (
     name_spans,
     names,
     numbers,
+    only_verb,
     plural,
     range_bounds,
     stem,
@@ -76,6 +77,16 @@ SPAN = re.compile(r"[\s\S]+")
 AND = re.compile(r"\s+and\s+")
 # "League of Coastal Towns": the head noun of a name comes before "of".
 OF = re.compile(r"\s+of\s+", re.I)
+# "in Lagos", "from Ghana", "at the Lagos port": a name set in a place phrase names where, not who.
+PLACED = re.compile(r"\b(?:in|at|near|from|across|into|outside|inside|around|towards?)\s+(?:the\s+)?$", re.I)
+# "the Lagos camp": a name before a common noun, after a determiner, names a thing of that kind.
+MODIFIER_BEFORE = re.compile(r"\b(?:the|a|an|its|their|his|her)\s+$", re.I)
+# "the first force commander", "its last convoy": a thing picked out by its place in an order.
+ORDERED = re.compile(
+    r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last)"
+    r"((?:\s+[A-Za-z][\w-]*){1,3})",
+    re.I,
+)
 # A closing aside in brackets: what a follow-up refers to ("Who took it over? (Lagos camp)"), or a remark.
 ASIDE = re.compile(r"\s\(([^()]*)\)\s*$")
 # A number that is a share ("41 per cent", "88.8%"): no answer to "how many".
@@ -112,7 +123,7 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
         found = [
             m
             for m in name_spans(text)
-            if (" " in m.group() or len(m.group()) > 3)
+            if (" " in m.group() or len(m.group()) > 3 or (len(m.group()) == 3 and m.group().isupper()))
             and not DATE.fullmatch(m.group())
             and not any(n <= set(words(m.group().split(" of ")[0])) for n in given)
         ]
@@ -126,6 +137,39 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
     asked, figures = fold(question), numbers(question)
     # "10,500" is what "10500" asked already says.
     return [m for m in found if fold(m.group()) not in asked and m.group().replace(",", "") not in figures]
+
+
+def _names_a_place_or_thing(text: str, name: re.Match[str]) -> bool:
+    """The name says where ("from Ghana") or what kind of thing ("the Lagos camp"), so it answers no "who"."""
+    if PLACED.search(text, 0, name.start()):
+        return True
+    after = KIND_AFTER.match(text, name.end())
+    return (
+        MODIFIER_BEFORE.search(text, 0, name.start()) is not None
+        and after is not None
+        and after.group(1) not in STOPWORDS
+        and may_be_noun(after.group(1))
+    )
+
+
+def _ordered(text: str) -> dict[str, set[str]]:
+    """For each kind of thing the text picks out by its place in an order, those places: {"commander": {"first"}}."""
+    found: dict[str, set[str]] = {}
+    for match in ORDERED.finditer(text):
+        head = ""
+        for n, word in enumerate(match.group(2).split()):
+            # A name after the kind starts what is said of it ("the last convoy left Ménaka").
+            if (
+                word.lower() in STOPWORDS
+                or not may_be_noun(word)
+                or only_verb(word)
+                or (n and word[0].isupper())
+            ):
+                break
+            head = word
+        if head:
+            found.setdefault(stem(fold(head)), set()).add(match.group(1).lower())
+    return found
 
 
 def _of_kind(text: str, kinds: frozenset[str]) -> list[re.Match[str]]:
@@ -276,20 +320,31 @@ class Evidence:
         return frozenset(found | (numbers(text) - range_bounds(text)))
 
     def values(self, form: Form, text: str, question: str) -> list[re.Match[str]]:
-        """The values of the wanted kind in a sentence, beyond the question's; a generic name answers no "who"."""
+        """The values of the wanted kind in a sentence, beyond the question's; a generic name, a place or a thing
+        answers no "who"."""
         found = spans(form, text, question)
-        return [m for m in found if form is not Form.WHO or not self.is_generic(m.group())]
+        if form is not Form.WHO:
+            return found
+        return [m for m in self._names(text, question) if not _names_a_place_or_thing(text, m)]
 
     def identifies(self, text: str, question: str) -> bool:
         """The text names or numbers something the question does not ("which law…" → "law 2100")."""
         figures = {m.group().replace(",", "") for m in _undated_numbers(text)}
-        return bool(self.values(Form.WHO, text, question) or figures - numbers(question))
+        return bool(self._names(text, question) or figures - numbers(question))
+
+    def _names(self, text: str, question: str) -> list[re.Match[str]]:
+        """The names in a sentence beyond the question's, generic ones left out."""
+        return [m for m in spans(Form.WHO, text, question) if not self.is_generic(m.group())]
 
     def names_another(self, question: str, text: str) -> bool:
         """The text gives the thing of a kind the question names as another one ("its camp at Sévaré" to "When did it
-        close its camp at Douentza?"): it speaks of a neighbour of what was asked."""
+        close its camp at Douentza?", "the first force commander" to "Who was the last force commander?"): it speaks
+        of a neighbour of what was asked."""
         asked, said = self._named_kinds(question), self._named_kinds(text)
-        return any(kind in said and not said[kind] & values for kind, values in asked.items())
+        if any(kind in said and not said[kind] & values for kind, values in asked.items()):
+            return True
+        places, told = _ordered(question), _ordered(text)
+        return any(kind in told and not told[kind] & order for kind, order in places.items())
 
     def _named_kinds(self, text: str) -> dict[str, set[str]]:
         """For each kind the text names a thing of, the words of those names; dates and generic names set aside."""
@@ -467,6 +522,14 @@ class Evidence:
         missing = [t for t, w in weights.items() if t not in present and w]
         closeness = self._closeness(query, missing, [text])[0] if soft else {}
         return sum(w * (1.0 if t in present else closeness.get(t, 0.0)) for t, w in weights.items()) / total
+
+    def mentions(self, question: str, nouns: frozenset[str], text: str) -> float:
+        """How closely the text names any of the question's nouns: 1 where it holds one, else its closest word's cosine."""
+        if not nouns:
+            return 1.0
+        if nouns & set(tokenize(text)):
+            return 1.0
+        return max(self._closeness(question, sorted(nouns), [text])[0].values())
 
     def _closeness(self, query: str, tokens: list[str], texts: list[str]) -> list[dict[str, float]]:
         """For each text, each of the question's tokens' cosine to the text's closest word (0 if none)."""

@@ -7,7 +7,7 @@ import re
 
 from rag.answer.evidence import GATHERED_FORMS, Evidence
 from rag.answer.model import Sentence
-from rag.answer.question import VALUE_FORMS, Form, acronym_asked, counted_nouns
+from rag.answer.question import VALUE_FORMS, Form, acronym_asked, asked_nouns, counted_nouns
 from rag.policy import Policy
 from rag.retrieve import Passage
 from rag.text import numbers, range_bounds, term_in, tokenize
@@ -31,6 +31,7 @@ FEATURES = (
     "counted_value",  # for "how many X": a number in the sentence counts X (or names no unit)
     "unnamed_coverage",  # soft coverage of the question's words outside its names and numbers ("vote", "signed")
     "other_name",  # the sentence gives the thing of a kind the question names as another ("camp at Sévaré" to "camp at Douentza")
+    "asked_noun",  # for "what X…": X, or its closest word by meaning, is in the sentence ("meeting number", "venue")
 )
 
 
@@ -74,6 +75,12 @@ def features(
         ),
         "unnamed_coverage": evidence.coverage(query, near, soft=True, unnamed=True),
         "other_name": float(evidence.names_another(query, best.text)),
+        # "Which outlet…" is answered by a name ("Lusa"), which no cosine ties to the noun asked.
+        "asked_noun": (
+            evidence.mentions(query, asked_nouns(query), near)
+            if form is Form.FACT and not (IDENTIFIES.search(query) and evidence.identifies(best.text, query))
+            else 1.0
+        ),
     }
 
 

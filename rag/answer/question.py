@@ -170,6 +170,11 @@ DAY_OF_MONTH = re.compile(rf"\b(?:{_MONTH_NAME})\s+$|^\s+(?:{_MONTH_NAME})\b", r
 ORDINAL_WORDS = "first second third fourth fifth sixth seventh eighth ninth tenth".split()
 # "Which resolution…", "in which city…": up to three words after an opening "which" name the kind asked for.
 WHICH_KIND = re.compile(r"^\W*(?:\w+\s+)?which\s+(?!of\b)((?:[^\W\d_][\w'’-]*\s*){1,3})", re.I)
+# "What was the meeting number…", "at what time…", "which venue…": the noun phrase naming what is asked.
+WHAT_KIND = re.compile(
+    r"^\W*(?:\w+\s+)?(?:what|which)\s+(?!of\b)(?:(?:is|was|were|are)\s+(?:the\s+)?)?((?:[^\W\d_][\w'’-]*\s*){1,3})",
+    re.I,
+)
 POSSESSIVE = re.compile(r"['’]s$")
 # Words that open a verb's object: "runs the trams", "claims it".
 OBJECT_OPENERS = frozenset(
@@ -440,6 +445,21 @@ def asked_kinds(question: str) -> frozenset[str]:
         if bare != fold(word):  # "which country's troops" asks for a country
             break
     return frozenset(kinds)
+
+
+@lru_cache(maxsize=4096)
+def asked_nouns(question: str) -> frozenset[str]:
+    """The stems of the nouns naming what a "what" or "which" question asks ("What was the meeting number…" →
+    meet, number): an answer says something of that kind."""
+    match = WHAT_KIND.search(question)
+    nouns: set[str] = set()
+    for word in match.group(1).split() if match else []:
+        bare = fold(POSSESSIVE.sub("", word))
+        if bare in STOPWORDS or only_verb(bare) or word[0].isupper():
+            break
+        if may_be_noun(bare):
+            nouns.add(stem(bare))
+    return frozenset(nouns)
 
 
 @lru_cache(maxsize=4096)
