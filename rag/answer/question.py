@@ -114,7 +114,12 @@ FORMS = [
         # "What ridership figure…", not "what document number…", which asks for an identifier.
         r"|\bwhat [a-z]+ (?:figure|total|amount|percentage|share|proportion|count|tally)\b",
     ),
-    (Form.WHO, r"^\W*(?:who|whom|whose)\b|\bwhich (?:person|official|man|woman|leader|general)\b"),
+    # "To whom…", "by whom…": a preposition may lead the question word.
+    (
+        Form.WHO,
+        r"^\W*(?:(?:to|by|from|with|for|of)\s+)?(?:who|whom|whose)\b"
+        r"|\bwhich (?:person|official|man|woman|leader|general)\b",
+    ),
 ]
 FORM_PATTERNS = [(form, re.compile(pattern, re.I)) for form, pattern in FORMS]
 # "Who was Ada Lovelace?": the question gives the name and asks for an account of its bearer.
