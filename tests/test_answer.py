@@ -1020,6 +1020,23 @@ def test_a_thing_picked_out_by_another_place_in_an_order_is_another_thing(corpus
     )
 
 
+def test_a_date_is_said_whole_not_by_its_parts_in_other_dates(corpus_runtime) -> None:  # noqa: ANN001
+    question = "Which resolution extended the league until 30 June 2017?"
+    text = (
+        "In 2017 resolution 7 extended the league until 30 June 2018. "
+        "In 2016 resolution 5 extended the league until 30 June 2017."
+    )
+    ranked = rank_one(corpus_runtime, question, Form.FACT, text)
+    assert "resolution 5" in ranked[0].text, [s.text for s in ranked]
+    overlap = {s.text[:18]: s.overlap for s in ranked}
+    assert overlap["In 2017 resolution"] < overlap["In 2016 resolution"], overlap
+    # Told another way, the date is the same date.
+    other = rank_one(
+        corpus_runtime, question, Form.FACT, "In 2016 resolution 5 extended the league until June 30, 2017."
+    )
+    assert other[0].overlap == overlap["In 2016 resolution"]
+
+
 def test_a_name_saying_where_or_what_kind_of_thing_answers_no_who(corpus_runtime) -> None:  # noqa: ANN001
     evidence = make(corpus_runtime).evidence
     convoy = "The convoy carried 800 peacekeepers from Ghana and Togo, led by Colonel Ama Boateng."

@@ -152,6 +152,11 @@ def _names_a_place_or_thing(text: str, name: re.Match[str]) -> bool:
     )
 
 
+def _whole_dates(text: str) -> list[set[str]]:
+    """The tokens of each date of the text told in more than a year ("30 June 2017", "June 2017")."""
+    return [found for m in DATE.finditer(text) if len(found := set(tokenize(m.group()))) > 1]
+
+
 def _ordered(text: str) -> dict[str, set[str]]:
     """For each kind of thing the text picks out by its place in an order, those places: {"commander": {"first"}}."""
     found: dict[str, set[str]] = {}
@@ -449,11 +454,17 @@ class Evidence:
         scored = []
         heads = _head_nouns(query)
         stand_ins = self._stand_ins(query, weights, [row.text for row in rows])
+        dates = _whole_dates(query)
         for (text, n, i, heading, start, frame, item, on_line), with_heading, alone in zip(
             rows, headed, bare
         ):
             tokens, heading_tokens = set(tokenize(self.with_aliases(text))), set(tokenize(heading))
             tokens |= _named_again(text, heads)
+            # "30 June 2017" is said by that date, not by "In 2017 … until 30 June 2018".
+            said = _whole_dates(text)
+            for date in dates:
+                if not any(date <= other for other in said):
+                    tokens -= date
             if frame in lead:
                 tokens |= set(tokenize(frame))
             # A word of the section heading frames the sentence but is not what it states: it counts half.
