@@ -187,6 +187,16 @@ def test_french_question_is_translated_and_answered_with_a_note(corpus_runtime) 
     assert "anglais" in answer.answer and answer.standalone_question == "When was the Kidal camp closed?"
 
 
+def test_a_french_question_made_mostly_of_words_the_corpus_also_has_is_still_french(corpus_runtime) -> None:  # noqa: ANN001
+    # "de", "la", "le", "pays", "personnel", "MINUSMA": nine of its eleven words are in the corpus, whose sources
+    # have French names and titles; the detector decides, and the question is translated.
+    question = "Le personnel de la MINUSMA venait de combien de pays en 2023 ?"
+    llm = FakeListLLM(responses=["From how many countries did MINUSMA's personnel come in 2023?"])
+    answer = make(corpus_runtime, llm).ask(question)
+    assert answer.standalone_question.startswith("From how many countries"), answer.standalone_question
+    assert "anglais" in answer.answer or answer.answer == "Je n'ai pas trouvé cela dans les documents."
+
+
 def test_french_refusal_is_in_french(corpus_runtime) -> None:  # noqa: ANN001
     llm = FakeListLLM(responses=["How do I cook rice?"])
     answer = make(corpus_runtime, llm).ask("Comment faire cuire du riz ?")
