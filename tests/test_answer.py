@@ -1047,6 +1047,36 @@ def test_a_date_is_said_whole_not_by_its_parts_in_other_dates(corpus_runtime) ->
     assert other[0].overlap == overlap["In 2016 resolution"]
 
 
+def test_a_follow_up_s_referent_is_named_by_any_of_its_names(corpus_runtime) -> None:  # noqa: ANN001
+    # The aside carries the earlier reply's names for the referent; a passage naming her by one of them lacks nothing.
+    question = "How many staff did she thank at the ceremony? (League Under-Secretary for Operational Support Ann Lee)"
+    passages = [
+        Passage(
+            "c1",
+            "Ann Lee, the League Under-Secretary for Operational Support, opened the new depot in May.",
+            {},
+            0.5,
+            0.5,
+        ),
+        Passage(
+            "c2",
+            "At the closing ceremony the League's Ann Lee thanked the 311 staff who had served.",
+            {},
+            0.5,
+            0.5,
+        ),
+    ]
+    ranked = make(corpus_runtime).evidence.rank(question, Form.NUMBER, passages)
+    assert "311 staff" in ranked[0].text, [s.text for s in ranked]
+    # Its dates still count one by one: "(jul 2013-jun 2014)" is no referent but what is asked.
+    dated = "How much did the league spend in its first year? (July 2013-June 2014)"
+    spent = [
+        Passage("c1", "The league spent 602 million dollars from July 2013 to June 2014.", {}, 0.5, 0.5),
+        Passage("c2", "The league spent 367 million dollars from July 2013 to December 2013.", {}, 0.5, 0.5),
+    ]
+    assert "602" in make(corpus_runtime).evidence.rank(dated, Form.NUMBER, spent)[0].text
+
+
 def test_a_name_saying_where_or_what_kind_of_thing_answers_no_who(corpus_runtime) -> None:  # noqa: ANN001
     evidence = make(corpus_runtime).evidence
     convoy = "The convoy carried 800 peacekeepers from Ghana and Togo, led by Colonel Ama Boateng."

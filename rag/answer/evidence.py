@@ -450,7 +450,23 @@ class Evidence:
             # "Why did the bridge open on time in May 1998?" takes its figures as given, and they may be what is
             # false: a passage that gives other ones is not set aside for lacking them.
             terms = {t for t in terms if not t[0].isdigit() and t not in FOLDED_MONTHS}
-        gaps = {n: sum(not term_in(t, self.full_text(p)) for t in terms) for n, p in enumerate(passages, 1)}
+        # The closing aside names what a follow-up refers to, often several ways ("UN Under-Secretary-General
+        # Atul Khare"): a passage naming it by any of its names lacks nothing of it. Its dates and figures
+        # ("(jul 2013-jun 2014)") each still count.
+        aside = ASIDE.search(query)
+        context = {
+            t
+            for t in (
+                self.key_terms(aside.group(1)) - self.key_terms(query[: aside.start()]) if aside else ()
+            )
+            if not t[0].isdigit() and t not in FOLDED_MONTHS
+        }
+        terms -= context
+        gaps = {
+            n: sum(not term_in(t, text) for t in terms)
+            + (bool(context) and not any(term_in(t, text) for t in context))
+            for n, text in ((n, self.full_text(p)) for n, p in enumerate(passages, 1))
+        }
         scored = []
         heads = _head_nouns(query)
         stand_ins = self._stand_ins(query, weights, [row.text for row in rows])
