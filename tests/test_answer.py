@@ -586,6 +586,12 @@ def test_a_mistyped_question_word_is_read_as_the_word_it_stands_for(corpus_runti
     assert written_out("wen did it close") == "when did it close"
     # A word of the language near a question word stays: "were" is not "where", "show" is not "how".
     assert written_out("Were troops in Gao? show me") == "Were troops in Gao? show me"
+    # A question word may close a colloquial question, mistyped or not; it asks for a date there too.
+    assert written_out("kidal camp closed wen??") == "kidal camp closed when??"
+    assert form_of("kidal camp closed wen??") is Form.DATE
+    assert form_of("kidal camp closed when?") is Form.DATE
+    # "then" is a word of the language, not a mistyped "when".
+    assert written_out("Which camp closed then?") == "Which camp closed then?"
 
 
 def test_ordinals_are_read_as_the_documents_write_them(corpus_runtime) -> None:  # noqa: ANN001

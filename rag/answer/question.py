@@ -102,7 +102,7 @@ FORMS = [
     ),
     (
         Form.DATE,
-        r"^\W*(?:when|until when|by when|since when)\b|\b(?:until|till|til|by|since) when\W*$"
+        r"^\W*(?:when|until when|by when|since when)\b|\b(?:(?:until|till|til|by|since) )?when\W*$"
         r"|\b(?:what|which)(?:['’]s| (?:is|was|were|are))?(?: the)? (?:exact |precise )?(?:date|year|day|month)\b"
         r"|\bhow long ago\b",
     ),
@@ -143,6 +143,8 @@ LEADING_AND = re.compile(r"^\W*(?:and|so|also|but|then)\s+", re.I)
 LEADING_CLAUSE = re.compile(rf"^[^,?]{{2,80}}?,\s+(?=(?:until when|{ASKING})\b)", re.I)
 # Where a question word stands: first, or after "and" in a second question ("… n wen did it close").
 ASKING_WORD = re.compile(r"(^\W*|\b(?:and|n|&)\s+)([A-Za-z]+)")
+# "mopti camp handed over wen??": a question word may also close a colloquial question.
+CLOSING_WORD = re.compile(r"(\s)([A-Za-z]+)(?=\W*$)")
 # The words that open a fragment follow-up ("And Accra?", "What about 2019?").
 _LEADS = r"^\W*(?:and|what about|how about|also|same for)\b"
 FRAGMENT_LEAD = re.compile(rf"{_LEADS}\W*", re.I)
@@ -304,6 +306,7 @@ def form_of(question: str) -> Form:
         lambda m: m.group(1) + _question_word(m.group(2)),
         LEADING_AND.sub("", LEADING_CLAUSE.sub("", question)),
     )
+    question = CLOSING_WORD.sub(_typed_question_word, question)
     if acronym_asked(question):
         return Form.FACT  # its answer is one long form ("ECOWAS" is no plural)
     named = WHO_IS.match(question)
@@ -480,7 +483,8 @@ def acronym_asked(question: str) -> str | None:
 def written_out(question: str) -> str:
     """Question words, months and ordinals written as the documents write them ("wat", "jul 1st" → "what",
     "July 1"; "1st boss" → "first boss")."""
-    question = spell_months(ASKING_WORD.sub(_typed_question_word, question))
+    question = ASKING_WORD.sub(_typed_question_word, question)
+    question = spell_months(CLOSING_WORD.sub(_typed_question_word, question))
 
     def ordinal(match: re.Match[str]) -> str:
         figure = match.group(1)
