@@ -66,12 +66,13 @@ lint: dev typecheck
 	$(PY) -m ruff format --check .
 
 # The blind question sets' test split (never tuned on), the three systems side by side; then the second corpus.
+# It writes eval/RESULTS.latest.md; eval/RESULTS.md is the curated record of every landing, which a run must not wipe.
 eval: ingest
-	cp eval/RESULTS.header.md eval/RESULTS.md
-	$(PY) -m rag eval eval/questions --split test --out eval/results.jsonl --system all --report eval/RESULTS.md
+	cp eval/RESULTS.header.md eval/RESULTS.latest.md
+	$(PY) -m rag eval eval/questions --split test --out eval/results.jsonl --system all --report eval/RESULTS.latest.md
 	RAG_CORPUS_DIR=eval/second-corpus/docs RAG_INDEX_DIR=.index-second $(PY) -m rag ingest --quiet
 	RAG_CORPUS_DIR=eval/second-corpus/docs RAG_INDEX_DIR=.index-second \
-	  $(PY) -m rag eval eval/second-corpus/qa.jsonl --system product --report eval/RESULTS.md
+	  $(PY) -m rag eval eval/second-corpus/qa.jsonl --system product --report eval/RESULTS.latest.md
 
 # Refit the answerability gate on the dev split; copy what it prints into rag/policy.py.
 calibrate: ingest
