@@ -451,21 +451,14 @@ class Evidence:
             # false: a passage that gives other ones is not set aside for lacking them.
             terms = {t for t in terms if not t[0].isdigit() and t not in FOLDED_MONTHS}
         # The closing aside names what a follow-up refers to, often several ways ("UN Under-Secretary-General
-        # Atul Khare"): a passage naming it by any of its names lacks nothing of it. Its dates and figures
-        # ("(jul 2013-jun 2014)") each still count.
-        aside = ASIDE.search(query)
-        context = {
-            t
-            for t in (
-                self.key_terms(aside.group(1)) - self.key_terms(query[: aside.start()]) if aside else ()
-            )
-            if not t[0].isdigit() and t not in FOLDED_MONTHS
-        }
+        # Atul Khare"): a passage naming it by any of its names lacks nothing of it.
+        context = self._referent(query)
         terms -= context
+        texts = {n: self.full_text(p) for n, p in enumerate(passages, 1)}
         gaps = {
             n: sum(not term_in(t, text) for t in terms)
-            + (bool(context) and not any(term_in(t, text) for t in context))
-            for n, text in ((n, self.full_text(p)) for n, p in enumerate(passages, 1))
+            + int(bool(context) and not any(term_in(t, text) for t in context))
+            for n, text in texts.items()
         }
         scored = []
         heads = _head_nouns(query)
@@ -549,6 +542,15 @@ class Evidence:
         missing = [t for t, w in weights.items() if t not in present and w]
         closeness = self._closeness(query, missing, [text])[0] if soft else {}
         return sum(w * (1.0 if t in present else closeness.get(t, 0.0)) for t, w in weights.items()) / total
+
+    def _referent(self, query: str) -> set[str]:
+        """The names a follow-up's closing aside gives its referent, beyond the question's own; its dates and figures
+        ("(jul 2013-jun 2014)") are what is asked, not names of the referent."""
+        aside = ASIDE.search(query)
+        if aside is None:
+            return set()
+        named = self.key_terms(aside.group(1)) - self.key_terms(query[: aside.start()])
+        return {t for t in named if not t[0].isdigit() and t not in FOLDED_MONTHS}
 
     def mentions(self, question: str, nouns: frozenset[str], text: str) -> float:
         """How closely the text names any of the question's nouns: 1 where it holds one, else its closest word's cosine."""
