@@ -130,6 +130,12 @@ def only_verb(word: str) -> bool:
     return bool(readings) and set(readings) <= {"VERB", "AUX"}
 
 
+def _only_modifier(word: str) -> bool:
+    """The dictionary reads the word only as an adverb or adjective ("Earlier", "Meanwhile")."""
+    readings = getAllLemmas(fold(word))
+    return bool(readings) and set(readings) <= {"ADV", "ADJ"}
+
+
 def read_as_verb_or_modifier(word: str) -> bool:
     """The dictionary reads the word as something other than a noun ("were", "show"), so it is no typo of one."""
     readings = getAllLemmas(fold(word))
@@ -284,7 +290,8 @@ def names(text: str, *, skip_initial: bool = True) -> list[str]:
         if skip_initial and _sentence_start(text, match.start()):
             while parts and fold(parts[0]) in STOPWORDS | QUESTION_WORDS:
                 parts = parts[1:]
-            if len(parts) == 1 and fold(parts[0]) in _COMMON_INITIALS:
+            # "Earlier it had…": a lone first word the dictionary reads only as an adverb or adjective names nothing.
+            if len(parts) == 1 and (fold(parts[0]) in _COMMON_INITIALS or _only_modifier(parts[0])):
                 parts = []
         while parts and fold(parts[-1]) in STOPWORDS:
             parts = parts[:-1]

@@ -1089,6 +1089,17 @@ def test_a_name_saying_where_or_what_kind_of_thing_answers_no_who(corpus_runtime
     assert [m.group() for m in evidence.values(Form.WHO, convoy, "Who led the convoy?")] == [
         "Colonel Ama Boateng"
     ]
+    # Each name of a list a place phrase opens says where; a phrase opening the sentence frames what follows.
+    listed = (
+        "The convoy carried 800 peacekeepers from Ghana, Togo, Benin and Niger, led by Colonel Ama Boateng."
+    )
+    assert [m.group() for m in evidence.values(Form.WHO, listed, "Who led the convoy?")] == [
+        "Colonel Ama Boateng"
+    ]
+    opened = "In Accra, Ann Lee and Bo Kim took charge of the convoy."
+    assert [m.group() for m in evidence.values(Form.WHO, opened, "Who took charge?")] == [
+        "Ann Lee and Bo Kim"
+    ]
     met = "The council met in Accra and handed over the Tema camp."
     assert evidence.values(Form.WHO, met, "Who chaired the council?") == []
     # A place still tells which thing a "which" question asks for.

@@ -97,6 +97,9 @@ def test_irregular_forms_are_read_as_their_lemma() -> None:
 def test_names_skip_the_capital_that_starts_a_sentence() -> None:
     assert names("Which camp did the Alliance of Sahel States open?") == ["Alliance of Sahel States"]
     assert names("When did Bert Koenders start?") == ["Bert Koenders"]
+    # A lone first word read only as an adverb or adjective names nothing; one that may be a verb may be a name.
+    assert names("Earlier it had hosted troops from Ghana.") == ["Ghana"]
+    assert names("Wane said so.") == ["Wane"]
 
 
 def test_key_terms_and_grounding() -> None:

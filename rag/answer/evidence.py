@@ -77,8 +77,17 @@ SPAN = re.compile(r"[\s\S]+")
 AND = re.compile(r"\s+and\s+")
 # "League of Coastal Towns": the head noun of a name comes before "of".
 OF = re.compile(r"\s+of\s+", re.I)
-# "in Lagos", "from Ghana", "at the Lagos port": a name set in a place phrase names where, not who.
-PLACED = re.compile(r"\b(?:in|at|near|from|across|into|outside|inside|around|towards?)\s+(?:the\s+)?$", re.I)
+# "in Lagos", "from Ghana", "at the Lagos port": a name set in a place phrase names where, not who; so does each
+# name of a list the phrase opens ("from Ghana, Togo and Benin").
+PLACE = r"\b(?i:in|at|near|from|across|into|outside|inside|around|towards?)\s+(?:the\s+)?"
+LISTED = r"(?:[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+))"
+PLACED = re.compile(rf"{PLACE}$")
+# Not an opening phrase ("In Lagos, Ann Lee and Bo Kim…"): the list follows a word of the clause.
+PLACED_IN_LIST = re.compile(rf"(?<=\w\s){PLACE}{LISTED}+$")
+# What ends a list item before the next: ", Togo", " and Benin".
+NEXT_ITEM = re.compile(r"\s*,\s*(?:and\s+|or\s+)?[A-Z]|\s+(?:and|or)\s+[A-Z]")
+# "…, Togo and Benin": the list's last item.
+LAST_ITEM = re.compile(r"\b(?:and|or)\s+$")
 # "the Lagos camp": a name before a common noun, after a determiner, names a thing of that kind.
 MODIFIER_BEFORE = re.compile(r"\b(?:the|a|an|its|their|his|her)\s+$", re.I)
 # "the first force commander", "its last convoy": a thing picked out by its place in an order.
@@ -142,6 +151,15 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
 def _names_a_place_or_thing(text: str, name: re.Match[str]) -> bool:
     """The name says where ("from Ghana") or what kind of thing ("the Lagos camp"), so it answers no "who"."""
     if PLACED.search(text, 0, name.start()):
+        return True
+    # A list item: another item follows it, it is the last one, after "and", or it holds the last two ("Guinea
+    # and Nepal" after "Egypt, ").
+    listed = (
+        NEXT_ITEM.match(text, name.end())
+        or LAST_ITEM.search(text, 0, name.start())
+        or (AND.search(name.group()) and text[: name.start()].rstrip().endswith(","))
+    )
+    if listed and PLACED_IN_LIST.search(text, 0, name.start()):
         return True
     after = KIND_AFTER.match(text, name.end())
     return (
