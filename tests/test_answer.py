@@ -499,6 +499,27 @@ def test_a_fragment_giving_a_date_replaces_the_earlier_questions_date_whole() ->
     assert asked.form is Form.NUMBER
 
 
+def test_a_date_told_from_the_earlier_one_is_written_out() -> None:
+    history = [
+        {"role": "user", "content": "What happened in Lagos on 26 May 2021?"},
+        {"role": "assistant", "content": "The council met [1]."},
+    ]
+    assert analyse("And two days later?", history).focus == "What happened in Lagos on 28 May 2021?"
+    closed = [
+        {"role": "user", "content": "Which depot did the league close on 16 August 2023?"},
+        {"role": "assistant", "content": "Tema [1]."},
+    ]
+    asked = analyse("Which depot had it left three days before that?", closed)
+    assert asked.focus.startswith("Which depot had it left on 13 August 2023?"), asked
+    # The date may come from the reply; a month after 31 January is no date, and the question stays as asked.
+    replied = [
+        {"role": "user", "content": "When did the Tema depot close?"},
+        {"role": "assistant", "content": "On 31 January 2023 [1]."},
+    ]
+    assert analyse("What happened a week later?", replied).asked == "What happened on 7 February 2023?"
+    assert analyse("What happened a month later?", replied).asked == "What happened a month later?"
+
+
 @pytest.mark.parametrize(
     ("fragment", "kept", "gone"),
     [("And Tessalit?", "Tessalit", "Kidal"), ("What about 2019?", "2019", "2023")],

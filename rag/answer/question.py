@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from rag.answer.model import Answer
 from rag.config import Settings
 from rag.errors import InputRejected
 from rag.text import (
+    CARDINAL_WORDS,
     DATE,
     MONTHS,
     STOPWORDS,
@@ -145,6 +147,13 @@ LEADING_CLAUSE = re.compile(rf"^[^,?]{{2,80}}?,\s+(?=(?:until when|{ASKING})\b)"
 ASKING_WORD = re.compile(r"(^\W*|\b(?:and|n|&)\s+)([A-Za-z]+)")
 # "mopti camp handed over wen??": a question word may also close a colloquial question.
 CLOSING_WORD = re.compile(r"(\s)([A-Za-z]+)(?=\W*$)")
+# "two days later", "a week before that": a date told from the one the conversation gave.
+SHIFT = re.compile(
+    rf"\b(a|an|\d+|{'|'.join(CARDINAL_WORDS)})\s+(day|week|month|year)s?\s+(later|after|earlier|before)(?:\s+that)?\b",
+    re.I,
+)
+# A date with its day, month and year, as the documents write it ("16 August 2023").
+FULL_DATE = re.compile(rf"\b(\d{{1,2}})\s+({'|'.join(MONTHS)})\s+(\d{{4}})\b")
 # The words that open a fragment follow-up ("And Accra?", "What about 2019?").
 _LEADS = r"^\W*(?:and|what about|how about|also|same for)\b"
 FRAGMENT_LEAD = re.compile(rf"{_LEADS}\W*", re.I)
@@ -377,7 +386,14 @@ def analyse(
     last = max(i for i, t in enumerate(history) if t["role"] == "user")
     if last and is_follow_up(earlier) and not numbers(asked):
         earlier = analyse(previous[-1], history[:last], generic).focus
-    if is_fragment(asked, form):
+    # "And two days later?" is a fragment as "And Accra?" is: nothing but the lead and what replaces.
+    fragment = is_fragment(asked, form) or (
+        SHIFT.search(asked) is not None and not content_tokens(FRAGMENT_LEAD.sub("", SHIFT.sub("", asked)))
+    )
+    # "And two days later?" after "…on 26 May 2021?" asks of 28 May 2021.
+    asked = _shifted(asked, [earlier, _last_reply(history)])
+    form = form_of(asked)
+    if fragment:
         form = form_of(earlier)  # "and Accra?" asks what the previous question asked
         replaced = _swap_name(earlier, asked, generic)
         if replaced:  # "And Accra?" after a question on Lagos asks that question about Accra
@@ -392,6 +408,28 @@ def analyse(
         referents += sorted(numbers(earlier))
     topic = " ".join(dict.fromkeys(referents))
     return Question(asked, f"{asked} ({earlier} {topic})", f"{asked} ({topic or earlier})", form)
+
+
+def _shifted(question: str, said: list[str]) -> str:
+    """The question with "two days later" (after "…on 26 May 2021") written as that date: "on 28 May 2021"."""
+    shift = SHIFT.search(question)
+    base = next((m for text in said for m in FULL_DATE.finditer(text)), None)
+    if shift is None or base is None:
+        return question
+    count, unit, way = shift.group(1).lower(), shift.group(2).lower(), shift.group(3).lower()
+    n = 1 if count in ("a", "an") else int(count) if count.isdigit() else CARDINAL_WORDS.index(count) + 1
+    n = -n if way in ("earlier", "before") else n
+    day, month, year = int(base.group(1)), MONTHS.index(base.group(2)) + 1, int(base.group(3))
+    try:
+        if unit in ("day", "week"):
+            date = datetime.date(year, month, day) + datetime.timedelta(days=n * (7 if unit == "week" else 1))
+        else:
+            months = year * 12 + month - 1 + (n * 12 if unit == "year" else n)
+            date = datetime.date(months // 12, months % 12 + 1, day)
+    except ValueError:  # 31 January plus a month
+        return question
+    told = f"on {date.day} {MONTHS[date.month - 1]} {date.year}"
+    return f"{question[: shift.start()]}{told}{question[shift.end() :]}"
 
 
 def _swap_name(earlier: str, fragment: str, generic: Callable[[str], bool]) -> str | None:
