@@ -197,6 +197,13 @@ def test_a_french_question_made_mostly_of_words_the_corpus_also_has_is_still_fre
     assert "anglais" in answer.answer or answer.answer == "Je n'ai pas trouvé cela dans les documents."
 
 
+def test_a_mistyped_english_question_word_is_english(corpus_runtime) -> None:  # noqa: ANN001
+    # "whos" was one unknown word of three, and the detector read "whos assimi goita" as Portuguese.
+    language = make(corpus_runtime).language
+    assert language.detect("whos assimi goita") == "en"
+    assert language.detect("Qui a signé l'accord ?") == "fr"  # "qui" is no "who" one letter off
+
+
 def test_french_refusal_is_in_french(corpus_runtime) -> None:  # noqa: ANN001
     llm = FakeListLLM(responses=["How do I cook rice?"])
     answer = make(corpus_runtime, llm).ask("Comment faire cuire du riz ?")

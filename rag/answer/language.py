@@ -10,6 +10,7 @@ from langchain_core.language_models import BaseLanguageModel
 from langchain_core.output_parsers import StrOutputParser
 
 from rag.answer.prompts import load_prompt
+from rag.answer.question import typed_question_word
 from rag.policy import Policy
 from rag.retrieve import Vocabulary
 from rag.text import STOPWORDS, first_line, fold, names, stem, term_in, ungrounded_terms, words
@@ -75,7 +76,10 @@ class Language:
     def detect(self, question: str) -> str:
         """The question's language code; the documents' ("en") when most of its words are the corpus's own."""
         found = [w for w in words(question) if not w.isdigit()]
-        known = sum(w in STOPWORDS or stem(w) in self.vocabulary.frequencies for w in found)
+        # "whos", "wat": a mistyped English question word is English.
+        known = sum(
+            w in STOPWORDS or stem(w) in self.vocabulary.frequencies or typed_question_word(w) for w in found
+        )
         if not found or known / len(found) >= self.policy.known_words_same_language:
             return "en"
         return str(self._identifier.classify(question)[0])

@@ -354,6 +354,11 @@ def _typed_question_word(match: re.Match[str]) -> str:
     return match.group(1) + _question_word(word)
 
 
+def typed_question_word(word: str) -> bool:
+    """The word is an English question word or one letter off one ("whos", "wat"), at three letters or more."""
+    return len(word) >= 3 and _question_word(word) in QUESTION_OPENERS
+
+
 def _question_word(word: str) -> str:
     """The question word a word is one letter off ("wen" → "when"), or the word."""
     if word.lower() in QUESTION_OPENERS:
