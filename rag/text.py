@@ -50,6 +50,8 @@ DATE = re.compile(
     rf"\b(?:\d{{1,2}}\s+(?:{_MONTH})(?:\s+\d{{4}})?|(?:{_MONTH})\s+\d{{1,2}}(?:,?\s+\d{{4}})?"
     rf"|(?:{_MONTH})\s+\d{{4}}|(?:{_MONTH})|(?<!/){YEAR_PATTERN}(?:[-–/](?:\d{{4}}|\d{{2}}))?(?![/\d]))\b"
 )
+# A date with its day, month and year, as the documents write it ("16 August 2023"), each part a group.
+FULL_DATE = re.compile(rf"\b(\d{{1,2}})\s+({_MONTH})\s+(\d{{4}})\b")
 # A month beside a day or a year: "May" there is the month, not the verb a stopword list drops.
 # A span of years: its bounds frame what is asked ("How did it grow from 2013 to 2020?"), any year within answers.
 # "2022-2023" is left out: it names a budget or season year as often as it spans.

@@ -17,6 +17,7 @@ from rag.errors import InputRejected
 from rag.text import (
     CARDINAL_WORDS,
     DATE,
+    FULL_DATE,
     MONTHS,
     STOPWORDS,
     YEAR,
@@ -152,8 +153,6 @@ SHIFT = re.compile(
     rf"\b(a|an|\d+|{'|'.join(CARDINAL_WORDS)})\s+(day|week|month|year)s?\s+(later|after|earlier|before)(?:\s+that)?\b",
     re.I,
 )
-# A date with its day, month and year, as the documents write it ("16 August 2023").
-FULL_DATE = re.compile(rf"\b(\d{{1,2}})\s+({'|'.join(MONTHS)})\s+(\d{{4}})\b")
 # The words that open a fragment follow-up ("And Accra?", "What about 2019?").
 _LEADS = r"^\W*(?:and|what about|how about|also|same for)\b"
 FRAGMENT_LEAD = re.compile(rf"{_LEADS}\W*", re.I)
