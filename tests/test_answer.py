@@ -506,6 +506,26 @@ def test_a_fragment_giving_a_date_replaces_the_earlier_questions_date_whole() ->
     assert asked.form is Form.NUMBER
 
 
+def test_a_follow_up_carries_the_earlier_question_s_own_words_set_apart(corpus_runtime) -> None:  # noqa: ANN001
+    history = [
+        {"role": "user", "content": "How many police did the Lagos league have on 10 March 2020?"},
+        {"role": "assistant", "content": "1,726 police [1]."},
+    ]
+    # "that" is the police count: "police" is no name, yet it says what is meant.
+    asked = analyse("What share of the authorized number was that?", history)
+    assert asked.focus == "What share of the authorized number was that? (Lagos 10 2020; many police league)"
+    # The earlier "last" is what it asked, not what the follow-up asks: no latest-first order for it.
+    evidence = make(corpus_runtime).evidence
+    passages = [
+        Passage(
+            "c1", "In 2021 the vote on renewing the league was 13 in favour, two abstaining.", {}, 0.5, 0.5
+        ),
+        Passage("c2", "In 2023 the vote on renewing the league was 15 in favour.", {}, 0.5, 0.5),
+    ]
+    question = "How did the 13 in favour vote go? (league; renewed last time)"
+    assert "13 in favour" in evidence.rank(question, Form.EXPLAIN, passages)[0].text
+
+
 def test_a_date_told_from_the_earlier_one_is_written_out() -> None:
     history = [
         {"role": "user", "content": "What happened in Lagos on 26 May 2021?"},

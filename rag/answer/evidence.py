@@ -516,7 +516,10 @@ class Evidence:
                 score -= self.policy.vague_penalty  # no name, date or figure of its own: says little
             scored.append(Sentence(text, n, i, score, start, dense, overlap, item, on_line))
         ranked = sorted(scored, key=lambda s: self.policy.name_gap_penalty * gaps[s.passage] - s.score)
-        return _latest_first(ranked, self.policy.disagreement_ratio) if LATEST.search(query) else ranked
+        # "the last…" is asked by the question itself, not by the earlier words its closing aside carries.
+        aside = ASIDE.search(query)
+        own = query[: aside.start()] if aside else query
+        return _latest_first(ranked, self.policy.disagreement_ratio) if LATEST.search(own) else ranked
 
     def _stand_ins(
         self, query: str, weights: dict[str, float], texts: list[str]

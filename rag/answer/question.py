@@ -148,6 +148,8 @@ LEADING_CLAUSE = re.compile(rf"^[^,?]{{2,80}}?,\s+(?=(?:until when|{ASKING})\b)"
 ASKING_WORD = re.compile(r"(^\W*|\b(?:and|n|&)\s+)([A-Za-z]+)")
 # "mopti camp handed over wen??": a question word may also close a colloquial question.
 CLOSING_WORD = re.compile(r"(\s)([A-Za-z]+)(?=\W*$)")
+# A word in lower case: a common word of a question, not a name.
+LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z][\w'’-]*")
 # "two days later", "a week before that": a date told from the one the conversation gave.
 SHIFT = re.compile(
     rf"\b(a|an|\d+|{'|'.join(CARDINAL_WORDS)})\s+(day|week|month|year)s?\s+(later|after|earlier|before)(?:\s+that)?\b",
@@ -411,6 +413,10 @@ def analyse(
     if not numbers(asked):
         referents += sorted(numbers(earlier))
     topic = " ".join(dict.fromkeys(referents))
+    # The earlier question's own words ("police", "charter") say what "that" is, beside its names and figures;
+    # set apart, so no name of the topic is read as their kind.
+    said = " ".join(dict.fromkeys(w for w in LOWER_WORD.findall(earlier) if fold(w) not in STOPWORDS))
+    topic = "; ".join(part for part in (topic, said) if part)
     return Question(asked, f"{asked} ({earlier} {topic})", f"{asked} ({topic or earlier})", form)
 
 
