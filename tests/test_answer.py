@@ -494,6 +494,9 @@ def test_who_have_asks_for_several_people() -> None:
     assert form_of("Who have chaired the board of the league?") is Form.LIST
     assert form_of("Who has chaired the board of the league?") is Form.WHO
     assert form_of("Who had led the league before 2015?") is Form.WHO
+    # A preposition may lead the question word: "to whom" asks who as "who" does.
+    assert form_of("To whom did the league give its Tema depot?") is Form.WHO
+    assert form_of("By whom was the charter signed?") is Form.WHO
 
 
 def test_a_fragment_giving_a_date_replaces_the_earlier_questions_date_whole() -> None:
