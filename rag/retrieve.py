@@ -176,8 +176,8 @@ class Vocabulary:
         self._texts, self._spellings = texts, None
 
     def spells(self, word: str) -> bool:
-        """The corpus writes the word as it is, not only a word of its stem ("ONU" is no "onus")."""
-        if self._spellings is None:  # web addresses are no prose: "onu" of a link is no name the corpus uses
+        """The corpus writes the word as it is, not only a word of its stem ("OTAN" is no "otani")."""
+        if self._spellings is None:  # web addresses are no prose: "otan" of a link is no name the corpus uses
             self._spellings = frozenset(w for text in self._texts() for w in words(ADDRESS.sub(" ", text)))
         return fold(word) in self._spellings
 

@@ -361,7 +361,7 @@ class Evidence:
 
     def names_another(self, question: str, text: str) -> bool:
         """The text gives the thing of a kind the question names as another one ("its camp at Sévaré" to "When did it
-        close its camp at Douentza?", "the first force commander" to "Who was the last force commander?"): it speaks
+        close its camp at Kumasi?", "the first force commander" to "Who was the last force commander?"): it speaks
         of a neighbour of what was asked."""
         asked, said = self._named_kinds(question), self._named_kinds(text)
         if any(kind in said and not said[kind] & values for kind, values in asked.items()):
@@ -468,8 +468,8 @@ class Evidence:
             # "Why did the bridge open on time in May 1998?" takes its figures as given, and they may be what is
             # false: a passage that gives other ones is not set aside for lacking them.
             terms = {t for t in terms if not t[0].isdigit() and t not in FOLDED_MONTHS}
-        # The closing aside names what a follow-up refers to, often several ways ("UN Under-Secretary-General
-        # Atul Khare"): a passage naming it by any of its names lacks nothing of it.
+        # The closing aside names what a follow-up refers to, often several ways ("League Under-Secretary for
+        # Operational Support Ann Lee"): a passage naming it by any of its names lacks nothing of it.
         context = self._referent(query)
         terms -= context
         texts = {n: self.full_text(p) for n, p in enumerate(passages, 1)}

@@ -30,7 +30,7 @@ FEATURES = (
     "other_number",  # a number (or year) the question gives is not in the sentence, which gives another instead
     "counted_value",  # for "how many X": a number in the sentence counts X (or names no unit)
     "unnamed_coverage",  # soft coverage of the question's words outside its names and numbers ("vote", "signed")
-    "other_name",  # the sentence gives the thing of a kind the question names as another ("camp at Sévaré" to "camp at Douentza")
+    "other_name",  # the sentence gives the thing of a kind the question names as another ("camp at Tema" to "camp at Kumasi")
     "asked_noun",  # for "what X…": X, or its closest word by meaning, is in the sentence ("meeting number", "venue")
 )
 
@@ -48,6 +48,9 @@ def features(
     rarest = max(weights, key=weights.__getitem__) if weights else ""
     missing = [w for t, w in weights.items() if t not in near_tokens and not term_in(t, near)]
     asked, said = numbers(query) - range_bounds(query), numbers(near)
+    names_one = form is Form.FACT and evidence.identifies(
+        best.text, query
+    )  # names or numbers what it does not
     return {
         "dense": best.dense,
         "overlap": best.overlap,
@@ -65,7 +68,7 @@ def features(
                 and not (form is Form.FACT and IDENTIFIES.search(query))
             )
             or bool(evidence.values(form, best.text, query))
-            or (form is Form.FACT and evidence.identifies(best.text, query))
+            or names_one
         ),
         "other_number": float(any(not term_in(n, near) for n in asked) and bool(said - asked)),
         "counted_value": float(
@@ -75,10 +78,10 @@ def features(
         ),
         "unnamed_coverage": evidence.coverage(query, near, soft=True, unnamed=True),
         "other_name": float(evidence.names_another(query, best.text)),
-        # "Which outlet…" is answered by a name ("Lusa"), which no cosine ties to the noun asked.
+        # "Which outlet…" is answered by a name ("the Ledger"), which no cosine ties to the noun asked.
         "asked_noun": (
             evidence.mentions(query, asked_nouns(query), near)
-            if form is Form.FACT and not (IDENTIFIES.search(query) and evidence.identifies(best.text, query))
+            if form is Form.FACT and not (IDENTIFIES.search(query) and names_one)
             else 1.0
         ),
     }

@@ -95,7 +95,7 @@ class Language:
             log.warning("translation failed: %s", exc)
             return None
         text = LABEL.sub("", text).strip()  # a small model may repeat the prompt's "English:" label
-        # Names change across languages ("ONU" → "UN"), numbers do not: a number the question lacks, or a name
+        # Names change across languages ("OTAN" → "NATO"), numbers do not: a number the question lacks, or a name
         # neither the question nor the corpus holds, was invented (the few-shot examples leak into a small model)
         # and is cut out; the rest of the translation still helps search.
         if not text or len(text) > 2 * len(question) + 40:

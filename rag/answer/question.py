@@ -146,7 +146,7 @@ LEADING_AND = re.compile(r"^\W*(?:and|so|also|but|then)\s+", re.I)
 LEADING_CLAUSE = re.compile(rf"^[^,?]{{2,80}}?,\s+(?=(?:until when|{ASKING})\b)", re.I)
 # Where a question word stands: first, or after "and" in a second question ("… n wen did it close").
 ASKING_WORD = re.compile(r"(^\W*|\b(?:and|n|&)\s+)([A-Za-z]+)")
-# "mopti camp handed over wen??": a question word may also close a colloquial question.
+# "tema depot closed wen??": a question word may also close a colloquial question.
 CLOSING_WORD = re.compile(r"(\s)([A-Za-z]+)(?=\W*$)")
 # A word in lower case: a common word of a question, not a name.
 LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z][\w'’-]*")
@@ -397,8 +397,9 @@ def analyse(
         SHIFT.search(asked) is not None and not content_tokens(FRAGMENT_LEAD.sub("", SHIFT.sub("", asked)))
     )
     # "And two days later?" after "…on 26 May 2021?" asks of 28 May 2021.
-    asked = _shifted(asked, [earlier, _last_reply(history)])
-    form = form_of(asked)
+    shifted = _shifted(asked, [earlier, _last_reply(history)])
+    if shifted != asked:
+        asked, form = shifted, form_of(shifted)
     if fragment:
         form = form_of(earlier)  # "and Accra?" asks what the previous question asked
         replaced = _swap_name(earlier, asked, generic)
