@@ -121,6 +121,12 @@ def plural(word: str) -> bool:
     return bool(lemmas) and fold(word) not in lemmas
 
 
+def participle(word: str) -> bool:
+    """The dictionary reads the word as an inflected verb ("given", "named"), whose lemma differs from it."""
+    lemmas = getAllLemmas(fold(word)).get("VERB", ())
+    return bool(lemmas) and fold(word) not in lemmas
+
+
 def may_be_verb(word: str) -> bool:
     """The dictionary reads the word as a verb among other readings ("runs", "claims")."""
     return "VERB" in getAllLemmas(fold(word))

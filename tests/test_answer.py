@@ -1160,11 +1160,16 @@ def test_a_name_saying_where_or_what_kind_of_thing_answers_no_who(corpus_runtime
     assert [m.group() for m in evidence.values(Form.WHO, said, "Who gave the figure?")] == ["RTP"]
 
 
-def test_the_gate_asks_that_the_evidence_speak_of_what_a_what_question_names(corpus_runtime) -> None:  # noqa: ANN001
+def test_the_gate_asks_that_the_evidence_speak_of_what_a_what_or_who_question_names(corpus_runtime) -> None:  # noqa: ANN001
     assert asked_nouns("What was the meeting number of the session?") == {"meet", "number"}
     assert asked_nouns("At what time of day was the flag lowered?") == {"time"}
     assert asked_nouns("What happened in Mopti?") == set()  # a verb: an account, no noun asked
     assert asked_nouns("What is MINUSMA?") == set()  # a name: what is asked about
+    # "Who was X's spokesperson…" asks the holder of a role: the answer's sentence speaks of that role.
+    assert asked_nouns("Who was the league's spokesperson in 2015?") == {"spokesperson"}
+    assert asked_nouns("Who was Ghana's prime minister then?") == {"prime", "minist"}
+    assert asked_nouns("Who was given the Tema base?") == set()  # passive: no role asked
+    assert asked_nouns("Who is Ann Lee?") == set()
     # The corpus tells of Koenders's post, not his pay: the sentence on him does not speak of a salary.
     salary = make(corpus_runtime).ask("What salary did Bert Koenders earn as head of MINUSMA?")
     assert salary.refused and salary.evidence["asked_noun"] < 0.5, salary.answer

@@ -31,7 +31,7 @@ FEATURES = (
     "counted_value",  # for "how many X": a number in the sentence counts X (or names no unit)
     "unnamed_coverage",  # soft coverage of the question's words outside its names and numbers ("vote", "signed")
     "other_name",  # the sentence gives the thing of a kind the question names as another ("camp at Tema" to "camp at Kumasi")
-    "asked_noun",  # for "what X…": X, or its closest word by meaning, is in the sentence ("meeting number", "venue")
+    "asked_noun",  # for "what X…" or "who was the X…": X, or its closest word by meaning, is in the sentence ("venue")
 )
 
 
@@ -81,7 +81,7 @@ def features(
         # "Which outlet…" is answered by a name ("the Ledger"), which no cosine ties to the noun asked.
         "asked_noun": (
             evidence.mentions(query, asked_nouns(query), near)
-            if form is Form.FACT and not (IDENTIFIES.search(query) and names_one)
+            if (form is Form.FACT and not (IDENTIFIES.search(query) and names_one)) or form is Form.WHO
             else 1.0
         ),
     }

@@ -31,6 +31,7 @@ from rag.text import (
     names,
     numbers,
     only_verb,
+    participle,
     plural,
     read_as_verb_or_modifier,
     split_sentences,
@@ -191,6 +192,11 @@ WHICH_KIND = re.compile(r"^\W*(?:\w+\s+)?which\s+(?!of\b)((?:[^\W\d_][\w'’-]*\
 WHAT_KIND = re.compile(
     r"^\W*(?:\w+\s+)?(?:what|which)\s+(?!of\b)(?:(?:is|was|were|are)\s+(?:the\s+)?)?((?:[^\W\d_][\w'’-]*\s*){1,3})",
     re.I,
+)
+# "Who was the country's prime minister…", "who held the presidency…": the role a "who" question asks the holder of.
+WHO_ROLE = re.compile(
+    r"^\W*(?:\w+\s+)?(?i:who\s+(?:is|was|were|are|became|held|holds|served\s+as)\s+(?:the\s+|a\s+|an\s+)?)"
+    r"((?:[^\W\d_][\w'’-]*\s*){1,3})",
 )
 POSSESSIVE = re.compile(r"['’]s$")
 # Words that open a verb's object: "runs the trams", "claims it".
@@ -506,12 +512,19 @@ def asked_kinds(question: str) -> frozenset[str]:
 
 @lru_cache(maxsize=4096)
 def asked_nouns(question: str) -> frozenset[str]:
-    """The stems of the nouns naming what a "what" or "which" question asks ("What was the meeting number…" →
+    """The stems of the nouns naming what a "what" or "which" question asks, or the role a "who was the…" asks the holder
+    of ("What was the meeting number…" →
     meet, number): an answer says something of that kind."""
     match = WHAT_KIND.search(question)
+    role = None if match else WHO_ROLE.search(question)
+    if role and participle(role.group(1).split()[0]):
+        role = None  # "Who was given the base…" is passive: it names no role
+    match = match or role
     nouns: set[str] = set()
     for word in match.group(1).split() if match else []:
-        bare = fold(POSSESSIVE.sub("", word))
+        if POSSESSIVE.search(word):
+            continue  # the owner, not the kind asked: "the league's spokesperson"
+        bare = fold(word)
         if bare in STOPWORDS or only_verb(bare) or word[0].isupper():
             break
         if may_be_noun(bare):
