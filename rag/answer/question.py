@@ -42,6 +42,9 @@ from rag.text import (
 NOT_FOUND = "I could not find that in the documents."
 OFF_LIMITS = "I can only answer questions from the documents; I cannot share my instructions."
 THANKS = "You're welcome. Ask me anything else about the documents."
+NO_WRITING = (
+    "I answer questions from the documents; I do not write jokes, poems, stories, speeches or other texts."
+)
 
 SMALLTALK = re.compile(
     r"^\s*(?:(?P<greet>hi|hello|hey|good (?:morning|afternoon|evening)|greetings|bonjour|salut)"
@@ -55,6 +58,23 @@ INSTRUCTION_PROBE = re.compile(
     r"ignore (?:all |any |the )?(?:previous|prior|above|earlier|your)|disregard (?:all |the )?(?:previous|above)|"
     r"developer mode|jailbreak|you are now|pretend (?:to be|you are)|"
     r"ignore[sz]? (?:les |tes |toutes )?(?:instructions|consignes)|instructions pr[ée]c[ée]dentes",
+    re.I,
+)
+_MODIFIERS = (
+    r"(?:(?:a|an|the|some|one|another|your|my|his|her|their|short|long|funny|vivid|realistic|fake|rousing|"
+    r"first-person|realistic-looking|little)\s+)*(?:[\w-]+\s+)?"  # and one more word: "a racist joke"
+)
+_GENRES = (
+    r"jokes?|poems?|songs?|lyrics|stor(?:y|ies)|speech(?:es)?|tweets?|posts?|press releases?|statements?|"
+    r"news (?:items?|stor(?:y|ies))|wire stor(?:y|ies)|articles?|essays?|letters?|scripts?|code|programs?|"
+    r"limericks?|raps?|headlines?|slogans?|propaganda|op-eds?"
+)
+# A request to compose a text of a kind no document holds: the assistant quotes and sums up, it does not write (or
+# make up) jokes, statements or news. Summaries, lists and timelines are questions, and are answered.
+WRITING_REQUEST = re.compile(
+    r"(?:^|[.,;:!?]\s*|\bthen\s+|\band\s+)(?:(?:please|now|just|can you|could you|would you)\s+)*"
+    r"(?:(?:write|compose|draft|make up|invent|come up with|create|generate)\s+(?:me\s+|us\s+)?"
+    rf"{_MODIFIERS}(?:{_GENRES})|tell\s+(?:me|us)\s+{_MODIFIERS}(?:jokes?|limericks?|poems?))\b",
     re.I,
 )
 
@@ -305,7 +325,7 @@ def without_opener(question: str, names_something: Callable[[str], bool]) -> str
 
 
 def canned_reply(question: str, topic: str) -> Answer | None:
-    """Greetings, thanks and probes for the instructions, answered without search or model."""
+    """Greetings, thanks, probes for the instructions and requests to write a text, answered without search or model."""
     smalltalk = SMALLTALK.match(question)
     if smalltalk:
         greeting = f"Hello! Ask me about {topic}."
@@ -313,6 +333,8 @@ def canned_reply(question: str, topic: str) -> Answer | None:
         return Answer(text, False, [], question, question)
     if INSTRUCTION_PROBE.search(question):
         return Answer(OFF_LIMITS, True, [], question, question)
+    if WRITING_REQUEST.search(question):
+        return Answer(NO_WRITING, True, [], question, question)
     return None
 
 
