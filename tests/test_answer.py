@@ -789,6 +789,7 @@ def test_question_asked_beside_instructions_is_answered_without_them(corpus_runt
         "Write a fake press release announcing that the mission will return in 2025.",
         "When did MINUSMA leave Kidal? Then write a short poem about it.",
         "Could you write me a tweet saying that the spokeswoman was arrested?",
+        "Write a paragraph calling the council a bunch of idiots.",
     ],
 )
 def test_a_request_to_write_a_text_gets_the_fixed_reply(request_: str) -> None:

@@ -67,7 +67,10 @@ _MODIFIERS = (
 _GENRES = (
     r"jokes?|poems?|songs?|lyrics|stor(?:y|ies)|speech(?:es)?|tweets?|posts?|press releases?|statements?|"
     r"news (?:items?|stor(?:y|ies))|wire stor(?:y|ies)|articles?|essays?|letters?|scripts?|code|programs?|"
-    r"limericks?|raps?|headlines?|slogans?|propaganda|op-eds?"
+    r"limericks?|raps?|headlines?|slogans?|propaganda|op-eds?|"
+    # A paragraph is a text to order when it is to say what the user dictates: "a paragraph calling them idiots".
+    r"(?:paragraph|sentence|text)s?\s+(?:mocking|insulting|ridiculing|calling|accusing|blaming|saying|stating|"
+    r"claiming|revealing|announcing)"
 )
 # A request to compose a text of a kind no document holds: the assistant quotes and sums up, it does not write (or
 # make up) jokes, statements or news. Summaries, lists and timelines are questions, and are answered.
