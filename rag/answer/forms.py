@@ -278,6 +278,7 @@ def gather(
             sentence = _item_named(sentence, ranked)
             if listed and not sentence.item:
                 continue  # a list answer found a document's list: it is that list, not sentences around it
+        sentence = _beyond(sentence, chosen)
         if any(_overlaps(sentence, c) for c in chosen):
             continue
         if new_facts and any(_same_item(sentence, c) for c in chosen):
@@ -357,6 +358,28 @@ def going_on(best: Sentence, ranked: list[Sentence]) -> Sentence:
     return replace(
         after, text=f"{best.text}{after.text[shared:] if shared else ' ' + after.text}", start=best.start
     )
+
+
+def _beyond(sentence: Sentence, chosen: list[Sentence]) -> Sentence:
+    """The sentence without the one before it that it was read with, when a chosen sentence already quotes that one."""
+    lead = next(
+        (
+            c
+            for c in chosen
+            if c.passage == sentence.passage and c.start <= sentence.start <= c.position < sentence.position
+        ),
+        None,
+    )
+    if lead is None:
+        return sentence
+    shared = next(
+        k
+        for k in range(min(len(lead.text), len(sentence.text)), -1, -1)
+        if lead.text.endswith(sentence.text[:k])
+    )
+    if not shared:
+        return sentence
+    return replace(sentence, text=sentence.text[shared:].strip(), start=sentence.position)
 
 
 def _overlaps(one: Sentence, other: Sentence) -> bool:
