@@ -283,6 +283,12 @@ def _named_again(text: str, heads: list[tuple[re.Pattern[str], set[str]]]) -> se
     return {t for head, said in heads if head.search(text) for t in said}
 
 
+def _of_other_years(text: str, years: set[str]) -> bool:
+    """The text is dated, and only by years other than those asked: "2017: 21 were killed" to a question on 2022."""
+    said = set(YEAR.findall(text))
+    return bool(years and said) and not said & years
+
+
 def _continues(sentence: str, previous: str) -> bool:
     """The sentence refers to the one before: a pronoun, a definite common noun, or the same thing named again."""
     if POINTS_BACK.match(sentence) or GOES_ON.match(sentence):
@@ -520,7 +526,15 @@ class Evidence:
             if form in GATHERED_FORMS and not self.key_terms(text):
                 score -= self.policy.vague_penalty  # no name, date or figure of its own: says little
             scored.append(Sentence(text, n, i, score, start, dense, overlap, item, on_line))
-        ranked = sorted(scored, key=lambda s: self.policy.name_gap_penalty * gaps[s.passage] - s.score)
+        years = set(YEAR.findall(query)) - range_bounds(query)
+        ranked = sorted(
+            scored,
+            key=lambda s: (
+                self.policy.name_gap_penalty * gaps[s.passage]
+                + self.policy.other_year_penalty * _of_other_years(s.text, years)
+                - s.score
+            ),
+        )
         # "the last…" is asked by the question itself, not by the earlier words its closing aside carries.
         aside = ASIDE.search(query)
         own = query[: aside.start()] if aside else query
