@@ -526,7 +526,11 @@ class Evidence:
             if form in GATHERED_FORMS and not self.key_terms(text):
                 score -= self.policy.vague_penalty  # no name, date or figure of its own: says little
             scored.append(Sentence(text, n, i, score, start, dense, overlap, item, on_line))
-        years = set(YEAR.findall(query)) - range_bounds(query)
+        # "the last…" and "in 2022" are asked by the question itself, not by the earlier words its closing aside
+        # carries ("When was he made president? (… junta … 2020)" asks of no year).
+        aside = ASIDE.search(query)
+        own = query[: aside.start()] if aside else query
+        years = set(YEAR.findall(own)) - range_bounds(own)
         ranked = sorted(
             scored,
             key=lambda s: (
@@ -535,9 +539,6 @@ class Evidence:
                 - s.score
             ),
         )
-        # "the last…" is asked by the question itself, not by the earlier words its closing aside carries.
-        aside = ASIDE.search(query)
-        own = query[: aside.start()] if aside else query
         return _latest_first(ranked, self.policy.disagreement_ratio) if LATEST.search(own) else ranked
 
     def _stand_ins(
