@@ -352,9 +352,7 @@ def going_on(best: Sentence, ranked: list[Sentence]) -> Sentence:
     if after is None:
         return best
     # Each is read with the sentence before it: they share that one, which is said once.
-    shared = next(
-        k for k in range(min(len(best.text), len(after.text)), -1, -1) if best.text.endswith(after.text[:k])
-    )
+    shared = _shared(best.text, after.text)
     return replace(
         after, text=f"{best.text}{after.text[shared:] if shared else ' ' + after.text}", start=best.start
     )
@@ -372,14 +370,15 @@ def _beyond(sentence: Sentence, chosen: list[Sentence]) -> Sentence:
     )
     if lead is None:
         return sentence
-    shared = next(
-        k
-        for k in range(min(len(lead.text), len(sentence.text)), -1, -1)
-        if lead.text.endswith(sentence.text[:k])
-    )
+    shared = _shared(lead.text, sentence.text)
     if not shared:
         return sentence
     return replace(sentence, text=sentence.text[shared:].strip(), start=sentence.position)
+
+
+def _shared(earlier: str, later: str) -> int:
+    """How long a start of the later text the earlier one ends with: the sentence both were read with."""
+    return next(k for k in range(min(len(earlier), len(later)), -1, -1) if earlier.endswith(later[:k]))
 
 
 def _overlaps(one: Sentence, other: Sentence) -> bool:
