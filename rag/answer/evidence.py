@@ -285,15 +285,15 @@ def _named_again(text: str, heads: list[tuple[re.Pattern[str], set[str]]]) -> se
 
 def _of_other_years(text: str, years: set[str]) -> bool:
     """The text is dated, and only by years other than those asked: "2017: 21 were killed" to a question on 2022."""
+    if not years:
+        return False
     said = set(YEAR.findall(text))
-    return bool(years and said) and not said & years
+    return bool(said) and not said & years
 
 
 def _continues(sentence: str, previous: str) -> bool:
     """The sentence refers to the one before: a pronoun, a definite common noun, or the same thing named again."""
-    if POINTS_BACK.match(sentence) or GOES_ON.match(sentence):
-        return True
-    if BRIDGING.match(sentence):
+    if POINTS_BACK.match(sentence) or GOES_ON.match(sentence) or BRIDGING.match(sentence):
         return True
     again = DEFINITE.match(sentence.lower())
     said = set(tokenize(previous))

@@ -48,9 +48,8 @@ def features(
     rarest = max(weights, key=weights.__getitem__) if weights else ""
     missing = [w for t, w in weights.items() if t not in near_tokens and not term_in(t, near)]
     asked, said = numbers(query) - range_bounds(query), numbers(near)
-    names_one = form is Form.FACT and evidence.identifies(
-        best.text, query
-    )  # names or numbers what it does not
+    # The sentence names or numbers what the question does not.
+    names_one = form is Form.FACT and evidence.identifies(best.text, query)
     return {
         "dense": best.dense,
         "overlap": best.overlap,

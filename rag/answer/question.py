@@ -537,9 +537,11 @@ def asked_kinds(question: str) -> frozenset[str]:
 
 @lru_cache(maxsize=4096)
 def asked_nouns(question: str) -> frozenset[str]:
-    """The stems of the nouns naming what a "what" or "which" question asks, or the role a "who was the…" asks the holder
-    of ("What was the meeting number…" →
-    meet, number): an answer says something of that kind."""
+    """The stems of the nouns naming what a "what"/"which" question asks, or the role "who was the…" asks the holder of.
+
+    "What was the meeting number…" → meet, number; "Who was the league's spokesperson…" → spokesperson: an answer
+    says something of that kind.
+    """
     match = WHAT_KIND.search(question)
     role = None if match else WHO_ROLE.search(question)
     if role and participle(role.group(1).split()[0]):
