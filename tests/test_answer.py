@@ -1283,6 +1283,13 @@ def test_a_count_keeps_its_unit_when_it_is_left_out_or_named_another_way(corpus_
             "Who took the Lagos camp?",
             "",
         ),
+        # A name glued to a web domain's ending is a website, not a person.
+        (
+            Form.WHO,
+            "In 2013 the port had 610 staff, according to Ledger.net.",
+            "Who ran the port in 2013?",
+            "",
+        ),
         # A value in brackets qualifies what comes before it: a report's date, a resolution's year.
         (
             Form.DATE,

@@ -151,9 +151,13 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
     return [m for m in found if fold(m.group()) not in asked and m.group().replace(",", "") not in figures]
 
 
+# A name glued to a web domain's ending ("Bamada.net") names a website.
+DOMAIN = re.compile(r"\.[a-z]{2,6}\b")
+
+
 def _names_a_place_or_thing(text: str, name: re.Match[str]) -> bool:
-    """The name says where ("from Ghana") or what kind of thing ("the Lagos camp"), so it answers no "who"."""
-    if PLACED.search(text, 0, name.start()):
+    """The name says where ("from Ghana") or what kind of thing ("the Lagos camp", "Ledger.com"), so it answers no "who"."""
+    if PLACED.search(text, 0, name.start()) or DOMAIN.match(text, name.end()):
         return True
     # A list item: another item follows it, it is the last one, after "and", or it holds the last two ("Guinea
     # and Nepal" after "Egypt, ").
