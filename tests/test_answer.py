@@ -1290,6 +1290,13 @@ def test_a_count_keeps_its_unit_when_it_is_left_out_or_named_another_way(corpus_
             "Who ran the port in 2013?",
             "",
         ),
+        # An acronym in the plural names things, not someone.
+        (
+            Form.WHO,
+            "On 3 May 2023 the convoy from Tema met six IEDs on the road.",
+            "Who attacked the convoy from Tema?",
+            "",
+        ),
         # A value in brackets qualifies what comes before it: a report's date, a resolution's year.
         (
             Form.DATE,

@@ -153,11 +153,17 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
 
 # A name glued to a web domain's ending ("Bamada.net") names a website.
 DOMAIN = re.compile(r"\.[a-z]{2,6}\b")
+# An acronym in the plural ("IEDs", "NGOs") names a kind of thing, not someone.
+PLURAL_ACRONYM = re.compile(r"[A-Z]{2,}s")
 
 
 def _names_a_place_or_thing(text: str, name: re.Match[str]) -> bool:
-    """The name says where ("from Ghana") or what kind of thing ("the Lagos camp", "Ledger.com"), so it answers no "who"."""
-    if PLACED.search(text, 0, name.start()) or DOMAIN.match(text, name.end()):
+    """The name says where ("from Ghana") or what kind of thing ("the Lagos camp", "Ledger.com", "IEDs"), so it answers no "who"."""
+    if (
+        PLACED.search(text, 0, name.start())
+        or DOMAIN.match(text, name.end())
+        or PLURAL_ACRONYM.fullmatch(name.group())
+    ):
         return True
     # A list item: another item follows it, it is the last one, after "and", or it holds the last two ("Guinea
     # and Nepal" after "Egypt, ").
