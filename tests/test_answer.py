@@ -1125,6 +1125,25 @@ def test_a_sentence_about_another_thing_of_the_asked_kind_does_not_answer(corpus
     assert sevare.evidence["other_name"] == 0.0 and "8 December 2023" in sevare.answer, sevare.answer
 
 
+def test_an_account_is_about_another_thing_only_when_its_best_three_sentences_all_are(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    tema = stated("On 8 May the league closed its camp at Tema, in the Kumasi region.", 1, 0.9)
+    kumasi = stated("When the league handed over its Kumasi camp in May, it housed troops from Togo.", 2, 0.8)
+    passages = [
+        Passage(f"c{n}", s.text, {"source": f"{n}.txt"}, 0.5, 0.5) for n, s in enumerate([tema, kumasi])
+    ]
+    question = "What happened at the Kumasi camp in May?"
+    assert features(question, Form.EXPLAIN, [tema, kumasi], passages, evidence)["other_name"] == 0.0
+    # A single fact is the best sentence alone.
+    assert (
+        features("When was the Kumasi camp closed?", Form.DATE, [tema, kumasi], passages, evidence)[
+            "other_name"
+        ]
+        == 1.0
+    )
+    assert features(question, Form.EXPLAIN, [tema], passages, evidence)["other_name"] == 1.0
+
+
 def test_a_thing_picked_out_by_another_place_in_an_order_is_another_thing(corpus_runtime) -> None:  # noqa: ANN001
     evidence = make(corpus_runtime).evidence
     first = "The first force commander was General Ann Lee of Ghana."

@@ -30,7 +30,7 @@ FEATURES = (
     "other_number",  # a number (or year) the question gives is not in the sentence, which gives another instead
     "counted_value",  # for "how many X": a number in the sentence counts X (or names no unit)
     "unnamed_coverage",  # soft coverage of the question's words outside its names and numbers ("vote", "signed")
-    "other_name",  # the sentence gives the thing of a kind the question names as another ("camp at Tema" to "camp at Kumasi")
+    "other_name",  # the sentence (a list's or account's best three) names the kind asked as another: "camp at Tema"
     "asked_noun",  # for "what X…" or "who was the X…": X, or its closest word by meaning, is in the sentence ("venue")
 )
 
@@ -76,7 +76,11 @@ def features(
             or bool(evidence.counting(form, best.text, query))
         ),
         "unnamed_coverage": evidence.coverage(query, near, soft=True, unnamed=True),
-        "other_name": float(evidence.names_another(query, best.text)),
+        # A list or account gathers several sentences: one naming a neighbour of the thing asked does not make
+        # the evidence about another thing while one of the next two names the thing itself.
+        "other_name": float(
+            all(evidence.names_another(query, s.text) for s in ranked[: 3 if form in GATHERED_FORMS else 1])
+        ),
         # "Which outlet…" is answered by a name ("the Ledger"), which no cosine ties to the noun asked.
         "asked_noun": (
             evidence.mentions(query, asked_nouns(query), near)
