@@ -30,6 +30,38 @@ QUESTION_WORDS = frozenset(
     "many much long often far tell name list give describe explain know happen happened say said please "
     "summarize summarise summary stand stands mean means meaning acronym abbreviation".split()
 )
+# Chat shorthand for common English words ("how many ppl r there", "b4 2020"), lowercase as typed: no corpus's
+# words, no names; a capital ("R", "U") is left alone, as it may name something.
+SHORTHAND = {
+    "ppl": "people",
+    "govt": "government",
+    "gov": "government",
+    "yr": "year",
+    "yrs": "years",
+    "b4": "before",
+    "bc": "because",
+    "cuz": "because",
+    "coz": "because",
+    "abt": "about",
+    "u": "you",
+    "ur": "your",
+    "r": "are",
+    "n": "and",
+    "w/": "with",
+    "w/o": "without",
+    "pls": "please",
+    "plz": "please",
+    "thx": "thanks",
+    "prez": "president",
+    "approx": "approximately",
+    "avg": "average",
+    "intl": "international",
+    "dept": "department",
+    "mgmt": "management",
+}
+SHORTHAND_WORD = re.compile(
+    r"(?<![\w/'’])(" + "|".join(map(re.escape, sorted(SHORTHAND, key=len, reverse=True))) + r")(?![\w/'’])"
+)
 UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 # A web address: a line made of them states nothing, and its words are no prose of the corpus.
@@ -396,3 +428,8 @@ def near_spelling(word: str, choices: Iterable[str], min_ratio: float = FUZZY_MI
 def ungrounded_terms(text: str, evidence: str) -> set[str]:
     """Key terms of a text that the evidence does not contain."""
     return {t for t in key_terms(text) if not term_in(t, evidence)}
+
+
+def unabbreviated(text: str) -> str:
+    """Chat shorthand written out ("how many ppl r there" → "how many people are there")."""
+    return SHORTHAND_WORD.sub(lambda m: SHORTHAND[m.group()], text)

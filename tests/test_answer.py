@@ -647,6 +647,22 @@ def test_a_mistyped_question_word_is_read_as_the_word_it_stands_for(corpus_runti
     assert written_out("Which camp closed then?") == "Which camp closed then?"
 
 
+def test_chat_shorthand_is_read_as_the_words_it_stands_for(corpus_runtime) -> None:  # noqa: ANN001
+    assert (
+        written_out("how many ppl r on the blue line b4 2020")
+        == "how many people are on the blue line before 2020"
+    )
+    # A capital may name something, and a letter of an elided word is no shorthand.
+    assert written_out("U Thant and the R line") == "U Thant and the R line"
+    assert written_out("qui n'a pas voté") == "qui n'a pas voté"
+    # "ppl" was a rare word no sentence holds: the gate refused the count of people.
+    text = "The harbour trust reported 9 people injured in the Tema crash, all taken to hospital."
+    asked = analyse("how many ppl got hurt in the tema crash??", [])
+    assert counted_nouns(asked.focus)[0] == "people"
+    best = rank_one(corpus_runtime, asked.focus, asked.form, text)[0]
+    assert make(corpus_runtime).evidence.counting(asked.form, best.text, asked.focus)
+
+
 def test_ordinals_are_read_as_the_documents_write_them(corpus_runtime) -> None:  # noqa: ANN001
     assert written_out("who was the 1st boss, the 2nd?") == "who was the first boss, the second?"
     assert written_out("on jul 1st 2013 at its 21st meeting") == "on July 1 2013 at its 21 meeting"

@@ -37,6 +37,7 @@ from rag.text import (
     split_sentences,
     stem,
     strip_markup,
+    unabbreviated,
 )
 
 NOT_FOUND = "I could not find that in the documents."
@@ -570,9 +571,9 @@ def acronym_asked(question: str) -> str | None:
 
 
 def written_out(question: str) -> str:
-    """Question words, months and ordinals written as the documents write them ("wat", "jul 1st" → "what",
-    "July 1"; "1st boss" → "first boss")."""
-    question = ASKING_WORD.sub(_typed_question_word, question)
+    """Question words, months, ordinals and chat shorthand written as the documents write them ("wat", "jul 1st"
+    → "what", "July 1"; "1st boss" → "first boss"; "ppl" → "people")."""
+    question = ASKING_WORD.sub(_typed_question_word, unabbreviated(question))
     question = spell_months(CLOSING_WORD.sub(_typed_question_word, question))
 
     def ordinal(match: re.Match[str]) -> str:
