@@ -1325,6 +1325,25 @@ def test_a_count_keeps_its_unit_when_it_is_left_out_or_named_another_way(corpus_
             "Who ran the port in 2013?",
             "",
         ),
+        # A source named beside what it states answers "who said…", not who did what it tells of.
+        (
+            Form.WHO,
+            "It was the ninth closure, though Kofi Mensah calls it the eighth.",
+            "Who received the ninth depot?",
+            "",
+        ),
+        (
+            Form.WHO,
+            "The depot had 300 staff, according to Ama Owusu.",
+            "Who ran the depot?",
+            "",
+        ),
+        (
+            Form.WHO,
+            "The depot had 300 staff, according to Ama Owusu.",
+            "Who gave the depot's staff numbers?",
+            "Ama Owusu",
+        ),
         # An acronym in the plural names things, not someone.
         (
             Form.WHO,

@@ -151,6 +151,18 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
     return [m for m in found if fold(m.group()) not in asked and m.group().replace(",", "") not in figures]
 
 
+# A source named beside what it states: "X calls it…", "according to X".
+ATTRIBUTES = re.compile(
+    r"\s+(?:calls?|called|says?|said|reports?|reported|writes?|wrote|gives?|gave|puts?|counts?|lists?|quotes?|"
+    r"quoted|cites?|cited)\b"
+)
+ACCORDING = re.compile(r"\baccording to\s+(?:the\s+)?$", re.I)
+# A question asking where a statement came from ("Who announced…?", "Who reported…?").
+ASKS_SOURCE = re.compile(
+    r"\b(?:says?|said|report\w*|call\w*|writ\w*|wrote|announc\w*|quot\w*|cit\w*|claim\w*|stat\w*|told|"
+    r"tell\w*|gave|giv\w*|put|count\w*|list\w*|sources?|according|spok\w*|speak\w*)\b",
+    re.I,
+)
 # A name glued to a web domain's ending ("Bamada.net") names a website.
 DOMAIN = re.compile(r"\.[a-z]{2,6}\b")
 # An acronym in the plural ("IEDs", "NGOs") names a kind of thing, not someone.
@@ -158,7 +170,7 @@ PLURAL_ACRONYM = re.compile(r"[A-Z]{2,}s")
 
 
 def _names_a_place_or_thing(text: str, name: re.Match[str]) -> bool:
-    """The name says where ("from Ghana") or what kind of thing ("the Lagos camp", "Ledger.com", "IEDs"), so it answers no "who"."""
+    """The name says where ("from Ghana") or what kind of thing ("the Lagos camp", "Ledger.com", "IEDs"): no "who"."""
     if (
         PLACED.search(text, 0, name.start())
         or DOMAIN.match(text, name.end())
@@ -369,7 +381,14 @@ class Evidence:
         found = spans(form, text, question)
         if form is not Form.WHO:
             return found
-        return [m for m in self._names(text, question) if not _names_a_place_or_thing(text, m)]
+        # "X calls it…", "according to X": X is where a statement comes from, which only "who said…" asks for.
+        sourced = not ASKS_SOURCE.search(question)
+        return [
+            m
+            for m in self._names(text, question)
+            if not _names_a_place_or_thing(text, m)
+            and not (sourced and (ATTRIBUTES.match(text, m.end()) or ACCORDING.search(text, 0, m.start())))
+        ]
 
     def identifies(self, text: str, question: str) -> bool:
         """The text names or numbers something the question does not ("which law…" → "law 2100")."""
