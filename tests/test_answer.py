@@ -382,6 +382,13 @@ def test_a_plural_asked_for_is_a_list_and_until_when_a_date() -> None:
     assert counted_nouns("What was the total number of sea containers?") == ["sea", "containers"]
 
 
+def test_a_common_word_opening_the_question_is_no_name(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    # Capitalised only because it opens the question: a passage without "soldiers" lacks nothing asked.
+    assert evidence.key_terms("Soldiers from which country had been stationed at Ber?") == {"ber"}
+    assert "kidal" in evidence.key_terms("Kidal was handed over when?")
+
+
 def test_an_account_of_a_span_of_years_is_not_refused_for_lacking_its_bounds(corpus_runtime) -> None:  # noqa: ANN001
     evidence = make(corpus_runtime).evidence
     assert evidence.key_terms("How did the staff of the league grow from 2013 to 2020?") == set()

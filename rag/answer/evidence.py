@@ -358,6 +358,11 @@ class Evidence:
     def key_terms(self, text: str) -> set[str]:
         """The question's names and numbers that are not generic in this corpus, nor the bounds of a span of years."""
         terms = key_terms(text) - range_bounds(text)
+        # Every sentence opens on a capital: a lone name there names something only if the corpus says so
+        # ("Soldiers from which country…").
+        first = next(iter(text.split()), "")
+        if first in names(text) and not self.vocabulary.names_something(first):
+            terms.discard(fold(first))
         return {t for t in terms if not any(self._generic(s) for s in tokenize(t))}
 
     def subjects(self, text: str) -> frozenset[str]:
