@@ -46,6 +46,9 @@ THANKS = "You're welcome. Ask me anything else about the documents."
 NO_WRITING = (
     "I answer questions from the documents; I do not write jokes, poems, stories, speeches or other texts."
 )
+NO_OPINION = (
+    "I answer from the documents; I do not give opinions or predictions. Ask me what the documents say."
+)
 
 SMALLTALK = re.compile(
     r"^\s*(?:(?P<greet>hi|hello|hey|good (?:morning|afternoon|evening)|greetings|bonjour|salut)"
@@ -81,6 +84,17 @@ WRITING_REQUEST = re.compile(
     rf"{_MODIFIERS}(?:{_GENRES})|tell\s+(?:me|us)\s+{_MODIFIERS}(?:jokes?|limericks?|poems?))\b",
     re.I,
 )
+
+# A request for the assistant's own view or a guess, which no document holds: "in your opinion…", "just guess…".
+OPINION_REQUEST = re.compile(
+    r"\b(?:in\s+your\s+(?:\w+\s+){0,2}(?:opinion|view)|your\s+(?:(?:own|personal|honest)\s+)*"
+    r"(?:opinion|view|take|prediction|guess)\b|what\s+do\s+you\s+(?:think|believe|feel|reckon)"
+    r"|do\s+you\s+(?:think|believe|agree|reckon)\b)"
+    r"|(?:^|[.,;:!?]\s*|\band\s+|\bjust\s+|\bplease\s+|\bcan\s+you\s+|\bcould\s+you\s+)(?:predict|guess|speculate)\b",
+    re.I,
+)
+# A sentence that asks something: it ends with a question mark or opens on a question word.
+ASKS_SOMETHING = re.compile(r"\?\s*$|^\W*(?:and\s+)?(?:who|whom|whose|what|when|where|which|why|how)\b", re.I)
 
 # "Why" anywhere in a question.
 WHY = re.compile(r"\bwhy\b", re.I)
@@ -329,7 +343,7 @@ def without_opener(question: str, names_something: Callable[[str], bool]) -> str
 
 
 def canned_reply(question: str, topic: str) -> Answer | None:
-    """Greetings, thanks, probes for the instructions and requests to write a text, answered without search or model."""
+    """Greetings, thanks, probes for the instructions, requests to write a text or for an opinion: no search, no model."""
     smalltalk = SMALLTALK.match(question)
     if smalltalk:
         greeting = f"Hello! Ask me about {topic}."
@@ -339,6 +353,12 @@ def canned_reply(question: str, topic: str) -> Answer | None:
         return Answer(OFF_LIMITS, True, [], question, question)
     if WRITING_REQUEST.search(question):
         return Answer(NO_WRITING, True, [], question, question)
+    # "In your opinion, was it a mistake? And what was the vote?": the second question is answered.
+    sentences = split_sentences(question)
+    if any(OPINION_REQUEST.search(s) for s in sentences) and not any(
+        ASKS_SOMETHING.search(s) and not OPINION_REQUEST.search(s) for s in sentences
+    ):
+        return Answer(NO_OPINION, True, [], question, question)
     return None
 
 
