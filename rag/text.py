@@ -375,7 +375,8 @@ def term_in(term: str, text: str, *, typo: bool = True) -> bool:
     vocabulary, stems, figures = _vocabulary(text)
     if term[:1].isdigit():
         return term in figures or term in vocabulary
-    if term in vocabulary or stem(term) in stems:
+    # An acronym's plural is the acronym and an "s" ("IEDs"), which the stemmer reads as another word.
+    if term in vocabulary or stem(term) in stems or (len(term) >= 2 and f"{term}s" in vocabulary):
         return True
     if not typo:
         return False

@@ -114,6 +114,12 @@ def test_key_terms_and_grounding() -> None:
     }
 
 
+def test_an_acronym_is_found_in_its_plural() -> None:
+    # The stemmer reads "IEDs" as another word than "IED".
+    assert term_in("IED", "The convoy met six IEDs on the way.")
+    assert not term_in("IED", "The convoy met six mines on the way.")
+
+
 def test_term_in_tolerates_one_typo_in_long_words_only() -> None:
     assert term_in("Koendres", "Bert Koenders led the mission.")
     assert not term_in("Gao", "Goa is elsewhere.")

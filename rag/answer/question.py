@@ -46,6 +46,9 @@ THANKS = "You're welcome. Ask me anything else about the documents."
 NO_WRITING = (
     "I answer questions from the documents; I do not write jokes, poems, stories, speeches or other texts."
 )
+NO_HARM = (
+    "I answer questions from the documents; I do not give instructions for weapons or for harming anyone."
+)
 NO_OPINION = (
     "I answer from the documents; I do not give opinions or predictions. Ask me what the documents say."
 )
@@ -95,6 +98,17 @@ OPINION_REQUEST = re.compile(
 )
 # A sentence that asks something: it ends with a question mark or opens on a question word.
 ASKS_SOMETHING = re.compile(r"\?\s*$|^\W*(?:and\s+)?(?:who|whom|whose|what|when|where|which|why|how)\b", re.I)
+
+# A request for the means to make, get or move weapons ("step-by-step instructions to build an IED"), which no answer
+# gives whatever the documents hold; "How did the armed groups plant mines?" asks about the documents.
+HARMFUL_REQUEST = re.compile(
+    r"\b(?:how\s+(?:do|can|could|would|should)\s+(?:i|you|we|one)|how\s+to|instructions?\s+(?:to|for|on)"
+    r"|steps?\s+(?:to|for)|step-by-step|plan\s+(?:to|for)|guide\s+(?:to|for)|recipe\s+for|tutorial\s+(?:on|for))"
+    r"\s+(?:[\w-]+\s+){0,3}?(?:build|make|assemble|manufacture|construct|rig|smuggle|steal|obtain|plant|detonate)"
+    r"(?:s|ing)?\s+(?:[\w-]+\s+){0,4}?(?:bombs?|explosives?|IEDs?|improvised\s+explosive\s+devices?|weapons?|guns?"
+    r"|rifles?|grenades?|(?:land)?mines?|detonators?|ammunition)\b",
+    re.I,
+)
 
 # "Why" anywhere in a question.
 WHY = re.compile(r"\bwhy\b", re.I)
@@ -343,7 +357,8 @@ def without_opener(question: str, names_something: Callable[[str], bool]) -> str
 
 
 def canned_reply(question: str, topic: str) -> Answer | None:
-    """Greetings, thanks, probes for the instructions, requests to write a text or for an opinion: no search, no model."""
+    """Greetings, thanks, probes for the instructions, requests for a text, an opinion or the means to harm: no search,
+    no model."""
     smalltalk = SMALLTALK.match(question)
     if smalltalk:
         greeting = f"Hello! Ask me about {topic}."
@@ -351,6 +366,8 @@ def canned_reply(question: str, topic: str) -> Answer | None:
         return Answer(text, False, [], question, question)
     if INSTRUCTION_PROBE.search(question):
         return Answer(OFF_LIMITS, True, [], question, question)
+    if HARMFUL_REQUEST.search(question):
+        return Answer(NO_HARM, True, [], question, question)
     if WRITING_REQUEST.search(question):
         return Answer(NO_WRITING, True, [], question, question)
     # "In your opinion, was it a mistake? And what was the vote?": the second question is answered.
