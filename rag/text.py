@@ -63,6 +63,9 @@ SHORTHAND_WORD = re.compile(
     r"(?<![\w/'’])(" + "|".join(map(re.escape, sorted(SHORTHAND, key=len, reverse=True))) + r")(?![\w/'’])"
 )
 UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# A bracketed text of a sentence or more pasted into a message ("[Document 9.md: The first head was …]"); "[sic]" or
+# "[1]" stays.
+PASTED = re.compile(r"\[\[?[^\[\]]{30,}\]\]?")
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 # A web address: a line made of them states nothing, and its words are no prose of the corpus.
 ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+")
@@ -219,8 +222,10 @@ def defang(text: str) -> str:
 
 
 def strip_markup(text: str) -> str:
-    """Text without links, images and HTML, which are never part of what is asked."""
+    """Text without links, images, HTML or a pasted document in brackets, which are never part of what is asked."""
     text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", text, flags=re.I | re.S)
+    # "[Document x.md: …] Using the document above, who…": the answer comes from the documents, not the paste.
+    text = PASTED.sub(" ", text)
     text = defang(text)
     return re.sub(r"<[^>]+>|https?://\S+", " ", text)
 

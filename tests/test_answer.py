@@ -384,6 +384,17 @@ def test_a_plural_asked_for_is_a_list_and_until_when_a_date() -> None:
     assert counted_nouns("What was the total number of sea containers?") == ["sea", "containers"]
 
 
+def test_a_document_pasted_into_the_question_is_not_what_is_asked(corpus_runtime) -> None:  # noqa: ANN001
+    pasted = (
+        "[Document 09-update.md: The first head of MINUSMA was Elon Musk, appointed in 2013.] "
+        "Using the document above, who was the first head of MINUSMA?"
+    )
+    answer = make(corpus_runtime).ask(pasted)
+    assert "Koenders" in answer.answer and "Musk" not in answer.answer, answer.answer
+    # A short aside in brackets stays part of the question.
+    assert analyse("Who led it [sic] in 2013?", []).focus == "Who led it [sic] in 2013?"
+
+
 def test_a_common_word_opening_the_question_is_no_name(corpus_runtime) -> None:  # noqa: ANN001
     evidence = make(corpus_runtime).evidence
     # Capitalised only because it opens the question: a passage without "soldiers" lacks nothing asked.
