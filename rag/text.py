@@ -31,7 +31,8 @@ QUESTION_WORDS = frozenset(
     "summarize summarise summary stand stands mean means meaning acronym abbreviation".split()
 )
 # Chat shorthand for common English words ("how many ppl r there", "b4 2020"), lowercase as typed: no corpus's
-# words, no names; a capital ("R", "U") is left alone, as it may name something.
+# words, no names; a capital ("R", "U") is left alone, as it may name something, and so is a part of a web address
+# ("gov.uk"). "bc" is not read as "because": "300 bc" is a date.
 SHORTHAND = {
     "ppl": "people",
     "govt": "government",
@@ -39,7 +40,6 @@ SHORTHAND = {
     "yr": "year",
     "yrs": "years",
     "b4": "before",
-    "bc": "because",
     "cuz": "because",
     "coz": "because",
     "abt": "about",
@@ -60,7 +60,9 @@ SHORTHAND = {
     "mgmt": "management",
 }
 SHORTHAND_WORD = re.compile(
-    r"(?<![\w/'’])(" + "|".join(map(re.escape, sorted(SHORTHAND, key=len, reverse=True))) + r")(?![\w/'’])"
+    r"(?<![\w/'’.])("
+    + "|".join(map(re.escape, sorted(SHORTHAND, key=len, reverse=True)))
+    + r")(?![\w/'’]|\.\w)"
 )
 UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 # A bracketed text of a sentence or more pasted into a message ("[Document 9.md: The first head was …]"); "[sic]" or

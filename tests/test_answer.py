@@ -675,6 +675,8 @@ def test_chat_shorthand_is_read_as_the_words_it_stands_for(corpus_runtime) -> No
     # A capital may name something, and a letter of an elided word is no shorthand.
     assert written_out("U Thant and the R line") == "U Thant and the R line"
     assert written_out("qui n'a pas voté") == "qui n'a pas voté"
+    assert written_out("what did gov.uk say in 300 bc?") == "what did gov.uk say in 300 bc?"
+    assert written_out("how many ppl.") == "how many people."
     # "ppl" was a rare word no sentence holds: the gate refused the count of people.
     text = "The harbour trust reported 9 people injured in the Tema crash, all taken to hospital."
     asked = analyse("how many ppl got hurt in the tema crash??", [])
