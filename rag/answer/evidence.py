@@ -12,7 +12,15 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from rag.answer.model import Sentence
-from rag.answer.question import ASKS_DAY, Form, acronym_asked, asked_kinds, counted_nouns, presupposes
+from rag.answer.question import (
+    ASKS_DAY,
+    ASKS_SOURCE,
+    Form,
+    acronym_asked,
+    asked_kinds,
+    counted_nouns,
+    presupposes,
+)
 from rag.policy import Policy
 from rag.retrieve import Passage, Vocabulary
 from rag.text import (
@@ -157,12 +165,6 @@ ATTRIBUTES = re.compile(
     r"quoted|cites?|cited)\b"
 )
 ACCORDING = re.compile(r"\baccording to\s+(?:the\s+)?$", re.I)
-# A question asking where a statement came from ("Who announced…?", "Who reported…?").
-ASKS_SOURCE = re.compile(
-    r"\b(?:says?|said|report\w*|call\w*|writ\w*|wrote|announc\w*|quot\w*|cit\w*|claim\w*|stat\w*|told|"
-    r"tell\w*|gave|giv\w*|put|count\w*|list\w*|sources?|according|spok\w*|speak\w*)\b",
-    re.I,
-)
 # A name glued to a web domain's ending ("Bamada.net") names a website.
 DOMAIN = re.compile(r"\.[a-z]{2,6}\b")
 # An acronym in the plural ("IEDs", "NGOs") names a kind of thing, not someone.
@@ -360,8 +362,9 @@ class Evidence:
         terms = key_terms(text) - range_bounds(text)
         # Every sentence opens on a capital: a lone name there names something only if the corpus says so
         # ("Soldiers from which country…").
+        # Sentences are read here too: the cheap tests first, `names` last.
         first = next(iter(text.split()), "")
-        if first in names(text) and not self.vocabulary.names_something(first):
+        if fold(first) in terms and not self.vocabulary.names_something(first) and first in names(text):
             terms.discard(fold(first))
         return {t for t in terms if not any(self._generic(s) for s in tokenize(t))}
 

@@ -110,6 +110,12 @@ HARMFUL_REQUEST = re.compile(
     re.I,
 )
 
+# A question asking where a statement came from ("Who announced…?", "Who reported…?").
+ASKS_SOURCE = re.compile(
+    r"\b(?:says?|said|report\w*|call\w*|writ\w*|wrote|announc\w*|quot\w*|cit\w*|claim\w*|stat\w*|told|"
+    r"tell\w*|gave|giv\w*|put|count\w*|list\w*|sources?|according|spok\w*|speak\w*)\b",
+    re.I,
+)
 # "Why" anywhere in a question.
 WHY = re.compile(r"\bwhy\b", re.I)
 # English question words, for reading "wen" as "when" and "wat" as "what" (one letter off, 80 in rapidfuzz).
