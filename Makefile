@@ -52,8 +52,8 @@ typecheck: dev
 	$(PY) -m mypy rag bench eval tests
 
 # Two workers: most tests wait on servers they start, so two cores overlap the waits (864 s in one process here,
-# 662 s in two). A file stays in one worker, and the files sharing the app servers run together (tests/conftest.py);
-# in file order, which starts the long single tests (the bench smoke run) early, not last.
+# 662 s in two). A file stays in one worker, and the files sharing the app servers run together, handed out longest
+# first (tests/conftest.py), so the workers end close together.
 pytest: dev chromium nginx
 	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 

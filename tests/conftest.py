@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.ingest import ingest
 from rag.runtime import Runtime
 from rag.store import Store, load_embeddings
 from tests.servers import API_KEY, KEYED_LIMIT, PARTNER, Served
@@ -20,18 +19,44 @@ ROOT = Path(__file__).resolve().parent.parent
 APP_SERVERS = {"app_url", "extractive_app", "partner_app", "keyed_app", "planted_app"}
 
 
+# The longest files after the app-server files, longest first (seconds of one worker, `pytest --durations=0`: the
+# app-server files 356, bench 236, faults 210, answer 175, scale-out 85, LLM backends 78, ingest faults 55): handed
+# out longest first, the two workers end within a short file of each other (690 s in file order, where the
+# scale-out file came last on one worker).
+SLOWEST = (
+    "test_bench.py",
+    "test_faults.py",
+    "test_answer.py",
+    "test_scale_out.py",
+    "test_llm_backends.py",
+    "test_ingest_faults.py",
+)
+
+
+def served_files() -> set[str]:
+    """The test files that use an app server."""
+    uses = re.compile(r"\b(?:" + "|".join(APP_SERVERS) + r")\b")
+    return {path.name for path in Path(__file__).parent.glob("test_*.py") if uses.search(path.read_text())}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The app-server files first, then the slowest files, then the rest in file order (a stable sort)."""
+    served = served_files()
+
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return -1 if name in served else SLOWEST.index(name) if name in SLOWEST else len(SLOWEST)
+
+    items.sort(key=rank)
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     """Under `--dist loadfile`, the files that use an app server count as one file, so each server starts once."""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
 
-    uses = re.compile(r"\b(?:" + "|".join(APP_SERVERS) + r")\b")
-    served = {
-        f"tests/{path.name}"
-        for path in Path(__file__).parent.glob("test_*.py")
-        if uses.search(path.read_text())
-    }
+    served = {f"tests/{name}" for name in served_files()}
 
     class SharingServers(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
@@ -58,17 +83,15 @@ def embeddings():  # noqa: ANN201
 
 
 @pytest.fixture(scope="session")
-def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings pointing at a fresh index of the real corpus (extractive: no LLM)."""
-    return Settings(corpus_dir=ROOT / "corpus", index_dir=tmp_path_factory.mktemp("index"), llm="extractive")
+def corpus_settings(server_index: Path) -> Settings:
+    """Settings pointing at the index of the real corpus that the app servers read (extractive: no LLM)."""
+    return Settings(corpus_dir=ROOT / "corpus", index_dir=server_index, llm="extractive")
 
 
 @pytest.fixture(scope="session")
 def corpus_runtime(corpus_settings: Settings, embeddings) -> Runtime:  # noqa: ANN001
-    """A runtime whose index holds the real corpus."""
-    runtime = Runtime(corpus_settings, embeddings=embeddings)
-    ingest([corpus_settings.corpus_dir], store=runtime.store, settings=corpus_settings)
-    return runtime
+    """A runtime whose index holds the real corpus (read only: tests that change an index copy it)."""
+    return Runtime(corpus_settings, embeddings=embeddings)
 
 
 @pytest.fixture
@@ -90,13 +113,19 @@ def fresh_store(tmp_path: Path, embeddings) -> Iterator[tuple[Store, Settings]]:
 
 
 @pytest.fixture(scope="session")
-def server_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An index of the real corpus built by `python -m rag ingest`, for app servers."""
+def server_index(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """An index of the real corpus built by `python -m rag ingest`, once for the run (its workers share it)."""
+    from filelock import FileLock
+
     from tests.servers import build_index
 
-    index_dir = tmp_path_factory.mktemp("server-index")
-    report = build_index(index_dir)
-    assert "9 added" in report, report  # the CLI's report of a first ingest
+    run = tmp_path_factory.getbasetemp()
+    run = run if worker_id == "master" else run.parent  # under xdist, the folder of this run's workers
+    index_dir = run / "server-index"
+    with FileLock(str(run / "server-index.lock")):
+        if not index_dir.exists():
+            report = build_index(index_dir)
+            assert "9 added" in report, report  # the CLI's report of a first ingest
     return index_dir
 
 

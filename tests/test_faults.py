@@ -168,25 +168,38 @@ def test_s13_s14_index_corrupted_or_deleted_while_serving_then_rebuilt(
         assert cited == {docs_dir}, "only the documents the index was rebuilt from are cited"
 
 
-@pytest.mark.parametrize("damage", ["truncated", "empty"])
-def test_s14_broken_or_empty_index_at_startup_is_an_error(
-    damage: str,
-    server_index: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def damaged_index(server_index: Path, tmp_path: Path, damage: str) -> Path:
+    """A copy of the real index with its database cut to 1 KB, or an empty folder."""
     index = tmp_path / "index"
     if damage == "truncated":
         shutil.copytree(server_index, index)
         (index / "chroma.sqlite3").write_bytes((index / "chroma.sqlite3").read_bytes()[:1024])
     else:
         index.mkdir()
-    monkeypatch.setenv("RAG_INDEX_DIR", str(index))
+    return index
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty"])
+def test_s14_broken_or_empty_index_is_a_clear_command_line_error(
+    damage: str,
+    server_index: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("RAG_INDEX_DIR", str(damaged_index(server_index, tmp_path, damage)))
     monkeypatch.setenv("RAG_LLM", "extractive")
     assert cli.main(["ask", QUESTION]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err, err
+
+
+def test_s14_a_server_started_on_a_broken_index_is_up_unready_and_says_why(
+    server_index: Path, tmp_path: Path
+) -> None:
+    # One damage is enough here: the server meets either as the same failed first load (an empty index's is checked
+    # in-process below).
+    index = damaged_index(server_index, tmp_path, "truncated")
     with serve_app(index, tmp_path / "app", None, "/healthz", llm="extractive") as app:
         assert wait_for_status(app.url + "/readyz", 503, 30)
         time.sleep(1)
