@@ -1380,6 +1380,12 @@ def test_a_count_keeps_its_unit_when_it_is_left_out_or_named_another_way(corpus_
             "Who gave the depot's staff numbers?",
             "Ama Owusu",
         ),
+        (
+            Form.WHO,
+            "The depot had 300 staff, according to the Ghanaian news agency GNA.",
+            "Who ran the depot?",
+            "",
+        ),
         # An acronym in the plural names things, not someone.
         (
             Form.WHO,

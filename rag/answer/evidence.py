@@ -164,7 +164,8 @@ ATTRIBUTES = re.compile(
     r"\s+(?:calls?|called|says?|said|reports?|reported|writes?|wrote|gives?|gave|puts?|counts?|lists?|quotes?|"
     r"quoted|cites?|cited)\b"
 )
-ACCORDING = re.compile(r"\baccording to\s+(?:the\s+)?$", re.I)
+# "according to X", "according to the Portuguese news agency X": up to three words may describe the source.
+ACCORDING = re.compile(r"\baccording to\s+(?:(?:the|an?)\s+)?(?:[\w'-]+\s+){0,3}$", re.I)
 # A name glued to a web domain's ending ("Bamada.net") names a website.
 DOMAIN = re.compile(r"\.[a-z]{2,6}\b")
 # An acronym in the plural ("IEDs", "NGOs") names a kind of thing, not someone.
