@@ -21,8 +21,8 @@ APP_SERVERS = {"app_url", "extractive_app", "partner_app", "keyed_app", "planted
 
 # The longest files after the app-server files, longest first (seconds of one worker, `pytest --durations=0`: the
 # app-server files 356, bench 236, faults 210, answer 175, scale-out 85, LLM backends 78, ingest faults 55): handed
-# out longest first, the two workers end within a short file of each other (690 s in file order, where the
-# scale-out file came last on one worker).
+# out longest first, the two workers end within a short file of each other (here 690 s in file order, where the
+# scale-out file came last on one worker; 642 s longest first).
 SLOWEST = (
     "test_bench.py",
     "test_faults.py",
