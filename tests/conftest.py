@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -33,10 +34,13 @@ SLOWEST = (
 )
 
 
-def served_files() -> set[str]:
-    """The test files that use an app server."""
+@cache
+def served_files() -> frozenset[str]:
+    """The test files that use an app server (read once: both the ordering and the scheduler ask)."""
     uses = re.compile(r"\b(?:" + "|".join(APP_SERVERS) + r")\b")
-    return {path.name for path in Path(__file__).parent.glob("test_*.py") if uses.search(path.read_text())}
+    return frozenset(
+        path.name for path in Path(__file__).parent.glob("test_*.py") if uses.search(path.read_text())
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
