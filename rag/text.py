@@ -332,6 +332,7 @@ def names(text: str, *, skip_initial: bool = True) -> list[str]:
     every sentence starts with a capital ("Which camp…").
     """
     found = []
+    shouted = text.isupper()  # in a question written in capitals, "US" may be "us"
     for match in NAME.finditer(text):
         parts = match.group().split()
         if skip_initial and _sentence_start(text, match.start()):
@@ -340,11 +341,16 @@ def names(text: str, *, skip_initial: bool = True) -> list[str]:
             # "Earlier it had…": a lone first word the dictionary reads only as an adverb or adjective names nothing.
             if len(parts) == 1 and (fold(parts[0]) in _COMMON_INITIALS or _only_modifier(parts[0])):
                 parts = []
-        while parts and fold(parts[-1]) in STOPWORDS:
+        while parts and _function_word(parts[-1], shouted):
             parts = parts[:-1]
-        if parts and not all(fold(p) in STOPWORDS for p in parts):
+        if parts and not all(_function_word(p, shouted) for p in parts):
             found.append(" ".join(parts))
     return found
+
+
+def _function_word(word: str, shouted: bool) -> bool:
+    """A stopword, unless written as an abbreviation: "US" names a country, "us" does not."""
+    return fold(word) in STOPWORDS and (shouted or len(word) < 2 or not word.isupper())
 
 
 # Imperatives that start questions and are capitalised only because they come first.
@@ -356,9 +362,12 @@ _COMMON_INITIALS = frozenset(
 def key_terms(text: str) -> set[str]:
     """Numbers and name words: what a grounded answer may not invent."""
     terms = numbers(text) | {fold(m) for m in MONTH_DATED.findall(text)}
+    shouted = text.isupper()
     for name in names(text):
         terms |= {
-            fold(w).removesuffix("'s").removesuffix("’s") for w in name.split() if fold(w) not in STOPWORDS
+            fold(w).removesuffix("'s").removesuffix("’s")
+            for w in name.split()
+            if not _function_word(w, shouted)
         }
     return {t for t in terms if t}
 

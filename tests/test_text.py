@@ -114,6 +114,13 @@ def test_key_terms_and_grounding() -> None:
     }
 
 
+def test_an_abbreviation_spelled_like_a_function_word_is_a_name() -> None:
+    # "US" is a country, "us" a pronoun; in a question written all in capitals the case tells nothing.
+    assert "us" in key_terms("Who won the 2020 US presidential election?")
+    assert "us" not in key_terms("Tell us who won the 2020 election.")
+    assert key_terms("WHEN DID THE UN LEAVE GAO?") == {"un", "leave", "gao"}
+
+
 def test_an_acronym_is_found_in_its_plural() -> None:
     # The stemmer reads "IEDs" as another word than "IED".
     assert term_in("IED", "The convoy met six IEDs on the way.")
