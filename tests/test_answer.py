@@ -347,6 +347,9 @@ def test_which_asks_for_a_thing_of_the_kind_its_nouns_name() -> None:
     assert asked_kinds("At which numbered meeting was it adopted?") == {
         "meet"
     }  # a participle describes the kind
+    # "What" before a noun asks as "which" does; before a verb it asks for an account or a value of no kind.
+    assert asked_kinds("What resolution ended the mandate?") == {"resolut"}
+    assert asked_kinds("What happened in Accra?") == asked_kinds("What was the cap?") == set()
     # An ordinal in figures is one of a series, told with its kind.
     sitting = "The board adopted law 12 unanimously, at its 9365th meeting."
     assert [m.group() for m in spans(Form.FACT, sitting, "At which meeting was it adopted?")] == [

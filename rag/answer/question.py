@@ -244,8 +244,9 @@ _MONTH_NAME = "|".join(MONTHS)
 ORDINAL = re.compile(rf"\b(\d+)(?:st|nd|rd|th)\b(?:\s+of(?=\s+(?:{_MONTH_NAME})\b))?", re.I)
 DAY_OF_MONTH = re.compile(rf"\b(?:{_MONTH_NAME})\s+$|^\s+(?:{_MONTH_NAME})\b", re.I)
 ORDINAL_WORDS = "first second third fourth fifth sixth seventh eighth ninth tenth".split()
-# "Which resolution…", "in which city…": up to three words after an opening "which" name the kind asked for.
-WHICH_KIND = re.compile(r"^\W*(?:\w+\s+)?which\s+(?!of\b)((?:[^\W\d_][\w'’-]*\s*){1,3})", re.I)
+# "Which resolution…", "in which city…", "what law…": up to three words after an opening "which" (or "what") name
+# the kind asked for; a verb there ("what happened…", "what was…") names none.
+WHICH_KIND = re.compile(r"^\W*(?:\w+\s+)?(?:which|what)\s+(?!of\b)((?:[^\W\d_][\w'’-]*\s*){1,3})", re.I)
 # "What was the meeting number…", "at what time…", "which venue…": the noun phrase naming what is asked.
 WHAT_KIND = re.compile(
     r"^\W*(?:\w+\s+)?(?:what|which)\s+(?!of\b)(?:(?:is|was|were|are)\s+(?:the\s+)?)?((?:[^\W\d_][\w'’-]*\s*){1,3})",
