@@ -336,6 +336,14 @@ def test_what_was_the_date_asks_for_a_date(question: str) -> None:
     assert form_of("In 2019, how many nurses left?") is Form.NUMBER
 
 
+def test_a_question_on_money_is_answered_by_an_amount_of_money_only() -> None:
+    fares = "The line was budgeted at $276 million; 12 stations opened, and a ticket costs 3 euros."
+    assert [m.group() for m in spans(Form.NUMBER, fares, "How much did the line cost?")] == ["276", "3"]
+    sites = "In July 2023 the agency had 13 sites: 12 depots and 1 temporary base."
+    assert spans(Form.NUMBER, sites, "How much did the withdrawal cost?") == []
+    assert [m.group() for m in spans(Form.NUMBER, sites, "How many depots did it have?")] == ["13", "12", "1"]
+
+
 def test_which_asks_for_a_thing_of_the_kind_its_nouns_name() -> None:
     assert asked_kinds("Which resolution ended the mandate?") == {"resolut"}
     assert asked_kinds("In which city is the headquarters?") == {"citi"}

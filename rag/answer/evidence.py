@@ -14,6 +14,7 @@ from langchain_core.embeddings import Embeddings
 from rag.answer.model import Sentence
 from rag.answer.question import (
     ASKS_DAY,
+    ASKS_MONEY,
     ASKS_SOURCE,
     Form,
     acronym_asked,
@@ -110,6 +111,13 @@ ORDERED = re.compile(
 # A closing aside in brackets: what a follow-up refers to ("Who took it over? (Lagos camp)"), or a remark.
 ASIDE = re.compile(r"\s\(([^()]*)\)\s*$")
 # A number that is a share ("41 per cent", "88.8%"): no answer to "how many".
+# An amount of money: a currency before the figure ("$5", "US$ 5") or after it ("5 million US dollars", "5 euros").
+MONEY_BEFORE = re.compile(r"(?:[$€£¥]|\b(?:USD|EUR|GBP))\s*$")
+MONEY_AFTER = re.compile(
+    r"\s*(?:(?:thousand|million|billion|trillion|bn|m)\b\s*)?(?:US\s+|U\.S\.\s+)?"
+    r"(?:dollars?|euros?|pounds?|francs?|yen|USD|EUR|GBP)\b",
+    re.I,
+)
 SHARE = re.compile(r"\s*(?:%|per\s*cent|percent)", re.I)
 # The day of a date ("14 May 2015"), not part of a year range ("2014/15").
 DAY = re.compile(r"(?<![\d/–-])\d{1,2}(?![\d/–-])")
@@ -136,6 +144,12 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
         found = [m for m in _undated_numbers(text) if not _identifier(text, m)]
         if counted_nouns(question):
             found = [m for m in found if not SHARE.match(text, m.end())]
+        if ASKS_MONEY.search(question):
+            found = [
+                m
+                for m in found
+                if MONEY_BEFORE.search(text, 0, m.start()) or MONEY_AFTER.match(text, m.end())
+            ]
     elif form is Form.WHO:
         # A month is capitalised but names no one; a name headed by one the question gives is its subject, not the
         # answer ("General Ann Lee of Ghana" to "Who succeeded Ann Lee?"; "Prefect of Accra" may answer on Accra).

@@ -274,6 +274,11 @@ SEVERAL = re.compile(
 COUNTED = re.compile(
     r"\b(?:how many|(?:the|total) number of)\s+([^\W\d_][\w-]*)(?:\s+([^\W\d_][\w-]*))?", re.I
 )
+# "How much did it cost?", "what budget…": the value asked is an amount of money.
+ASKS_MONEY = re.compile(
+    r"\$|\b(?:budget|costs?|spend|spent|spending|money|funds?|funding|price|expenditure|dollars?|euros?)\b",
+    re.I,
+)
 # "What does NATO stand for?", "What is the WHO?": the question asks what an acronym stands for.
 DEFINES = re.compile(
     r"\bstands? for\b|\bmean(?:s|ing)?\b|\bacronym\b|\babbreviation\b|\bshort for\b"
