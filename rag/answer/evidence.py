@@ -110,7 +110,6 @@ ORDERED = re.compile(
 )
 # A closing aside in brackets: what a follow-up refers to ("Who took it over? (Lagos camp)"), or a remark.
 ASIDE = re.compile(r"\s\(([^()]*)\)\s*$")
-# A number that is a share ("41 per cent", "88.8%"): no answer to "how many".
 # An amount of money: a currency before the figure ("$5", "US$ 5") or after it ("5 million US dollars", "5 euros").
 MONEY_BEFORE = re.compile(r"(?:[$€£¥]|\b(?:USD|EUR|GBP))\s*$")
 MONEY_AFTER = re.compile(
@@ -118,6 +117,7 @@ MONEY_AFTER = re.compile(
     r"(?:dollars?|euros?|pounds?|francs?|yen|USD|EUR|GBP)\b",
     re.I,
 )
+# A number that is a share ("41 per cent", "88.8%"): no answer to "how many".
 SHARE = re.compile(r"\s*(?:%|per\s*cent|percent)", re.I)
 # The day of a date ("14 May 2015"), not part of a year range ("2014/15").
 DAY = re.compile(r"(?<![\d/–-])\d{1,2}(?![\d/–-])")
