@@ -1486,6 +1486,13 @@ def test_a_count_keeps_its_unit_when_it_is_left_out_or_named_another_way(corpus_
         (Form.FACT, "The Board's report B/2019/4 refers to it.", "Which Board report refers to it?", ""),
         # "Which depots…" asks for several: no one name answers it.
         (Form.FACT, "In 2021 the league closed its depot at Tamale.", "Which depots closed in 2021?", ""),
+        # A currency written as its code keeps a space; a scale word stays with the amount.
+        (
+            Form.NUMBER,
+            "Its 12 depots cost USD 40 million in 2019.",
+            "How much did the depots cost?",
+            "USD 40 million",
+        ),
     ],
 )
 def test_the_short_answer_is_the_value_the_sentence_states(

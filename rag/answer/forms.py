@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from rag.answer.evidence import SHARE, Evidence, counted
+from rag.answer.evidence import MONEY_BEFORE, SHARE, Evidence, counted
 from rag.answer.model import Sentence
 from rag.answer.question import ASKS_EVENTS, VALUE_FORMS, Form
 from rag.policy import Policy
@@ -33,9 +33,8 @@ ASIDE_BEFORE = re.compile(r",\s+([a-z]+ed)\s+(?:on|in|at|by|from|until)?\s*$")
 IN_BRACKETS = re.compile(r"\([^()]*$")
 # "360 of 927 staff": the figure after "of" is the whole that the one before it is part of.
 WHOLE_OF = re.compile(r"\d\s+of\s+$")
-# A currency sign before an amount ("$3.20"), and the words that scale one ("$5 million"); other words after an
-# amount say where or when, not what it counts ("$3.20 anywhere on the network").
-CURRENCY = re.compile(r"[$€£¥]\s*$")
+# The words that scale an amount ("$5 million"); other words after an amount with its currency before it say where
+# or when, not what it counts ("$3.20 anywhere on the network").
 SCALE = re.compile(r"(?:thousand|million|billion|trillion)s?", re.I)
 # "What share…", "what percentage…": the answer is a share, not the count it is taken of.
 ASKS_SHARE = re.compile(r"\b(?:percentage|proportion|share|per\s*cent|percent|fraction)\b", re.I)
@@ -153,10 +152,11 @@ def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> s
         if per:
             return f"{value}{per.group()}"
         unit = counted(sentence, match.end())
-        currency = CURRENCY.search(sentence, 0, match.start())
+        currency = MONEY_BEFORE.search(sentence, 0, match.start())
         if currency:
             scale = unit[:1] if unit and SCALE.fullmatch(unit[0]) else []
-            return " ".join([f"{currency.group().strip()}{value}", *scale])
+            sign = currency.group().strip()
+            return " ".join([f"{sign}{' ' * sign.isalpha()}{value}", *scale])
         return " ".join([value, *unit])
     return value.strip()
 
