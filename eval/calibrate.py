@@ -50,7 +50,9 @@ def threshold(p: np.ndarray, y: np.ndarray) -> float:
 def main(path: Path, keep_weights: bool = False) -> None:
     settings = Settings.from_env()
     runtime = Runtime(settings)
-    assistant = runtime.build_assistant(policy=replace(DEFAULT_POLICY, gate_threshold=0.0, gathered_threshold=0.0))
+    assistant = runtime.build_assistant(
+        policy=replace(DEFAULT_POLICY, gate_threshold=0.0, gathered_threshold=0.0)
+    )
     rows, labels, cats, gathered = [], [], [], []
     for item in load_items(path, "dev"):
         answer, _ = run_item(assistant.ask, item)

@@ -565,7 +565,7 @@ def counted_nouns(question: str) -> list[str]:
 
 @lru_cache(maxsize=4096)
 def asked_kinds(question: str) -> frozenset[str]:
-    """The stems of the nouns a "which" question asks one name or number of ("Which resolution ended…" → resolut).
+    """The stems of the nouns a "which" (or "what") question asks one name or number of ("Which resolution…" → resolut).
 
     A plural ("which sites…") asks for several: a list, which no single value answers.
     """
