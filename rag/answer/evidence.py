@@ -110,10 +110,12 @@ ORDERED = re.compile(
 )
 # A closing aside in brackets: what a follow-up refers to ("Who took it over? (Lagos camp)"), or a remark.
 ASIDE = re.compile(r"\s\(([^()]*)\)\s*$")
+# The words that scale an amount ("5 million").
+SCALE_WORDS = "thousand|million|billion|trillion"
 # An amount of money: a currency before the figure ("$5", "US$ 5") or after it ("5 million US dollars", "5 euros").
 MONEY_BEFORE = re.compile(r"(?:[$€£¥]|\b(?:USD|EUR|GBP))\s*$")
 MONEY_AFTER = re.compile(
-    r"\s*(?:(?:thousand|million|billion|trillion|bn|m)\b\s*)?(?:US\s+|U\.S\.\s+)?"
+    rf"\s*(?:(?:{SCALE_WORDS}|bn|m)\b\s*)?(?:US\s+|U\.S\.\s+)?"
     r"(?:dollars?|euros?|pounds?|francs?|yen|USD|EUR|GBP)\b",
     re.I,
 )

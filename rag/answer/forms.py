@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from rag.answer.evidence import MONEY_BEFORE, SHARE, Evidence, counted
+from rag.answer.evidence import MONEY_BEFORE, SCALE_WORDS, SHARE, Evidence, counted
 from rag.answer.model import Sentence
 from rag.answer.question import ASKS_EVENTS, VALUE_FORMS, Form
 from rag.policy import Policy
@@ -35,7 +35,7 @@ IN_BRACKETS = re.compile(r"\([^()]*$")
 WHOLE_OF = re.compile(r"\d\s+of\s+$")
 # The words that scale an amount ("$5 million"); other words after an amount with its currency before it say where
 # or when, not what it counts ("$3.20 anywhere on the network").
-SCALE = re.compile(r"(?:thousand|million|billion|trillion)s?", re.I)
+SCALE = re.compile(rf"(?:{SCALE_WORDS})s?", re.I)
 # "What share…", "what percentage…": the answer is a share, not the count it is taken of.
 ASKS_SHARE = re.compile(r"\b(?:percentage|proportion|share|per\s*cent|percent|fraction)\b", re.I)
 
