@@ -1302,6 +1302,12 @@ def test_the_gate_asks_that_the_evidence_speak_of_what_a_what_or_who_question_na
     assert asked_nouns("Who was Ghana's prime minister then?") == {"prime", "minist"}
     assert asked_nouns("Who was given the Tema base?") == set()  # passive: no role asked
     assert asked_nouns("Who is Ann Lee?") == set()
+    # "The name of X", "what kind of X" ask for an X; a name before X says which X, not what kind.
+    assert asked_nouns("What is the name of the league's spokesperson?") == {"spokesperson"}
+    assert (
+        asked_nouns("What kind of plane was hit?") == asked_kinds("What type of plane was hit?") == {"plane"}
+    )
+    assert asked_nouns("What was the name of the Ghanaian official who came?") == {"offici"}
     # The corpus tells of Koenders's post, not his pay: the sentence on him does not speak of a salary.
     salary = make(corpus_runtime).ask("What salary did Bert Koenders earn as head of MINUSMA?")
     assert salary.refused and salary.evidence["asked_noun"] < 0.5, salary.answer

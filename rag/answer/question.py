@@ -258,6 +258,11 @@ WHO_ROLE = re.compile(
     r"((?:[^\W\d_][\w'’-]*\s*){1,3})",
 )
 POSSESSIVE = re.compile(r"['’]s$")
+# "What is the name of the league's spokesperson…", "what kind of plane…": the noun after "of" is the kind asked.
+LIGHT_NOUN = re.compile(
+    r"\b(what|which)\s+(?:(?:is|was|were|are)\s+)?(?:the\s+)?(?:name|kind|type|sort)s?\s+of\s+(?:the\s+|an?\s+)?",
+    re.I,
+)
 # Words that open a verb's object: "runs the trams", "claims it".
 OBJECT_OPENERS = frozenset(
     {"the", "a", "an", "its", "their", "his", "her", "this", "these", "those", "it", "them"}
@@ -569,7 +574,7 @@ def asked_kinds(question: str) -> frozenset[str]:
 
     A plural ("which sites…") asks for several: a list, which no single value answers.
     """
-    match = WHICH_KIND.search(question)
+    match = WHICH_KIND.search(LIGHT_NOUN.sub(r"\1 ", question, count=1))
     kinds: set[str] = set()
     found = match.group(1).split() if match else []
     for i, word in enumerate(found):
@@ -592,17 +597,17 @@ def asked_nouns(question: str) -> frozenset[str]:
     "What was the meeting number…" → meet, number; "Who was the league's spokesperson…" → spokesperson: an answer
     says something of that kind.
     """
-    match = WHAT_KIND.search(question)
+    match = WHAT_KIND.search(LIGHT_NOUN.sub(r"\1 ", question, count=1))
     role = None if match else WHO_ROLE.search(question)
     if role and participle(role.group(1).split()[0]):
         role = None  # "Who was given the base…" is passive: it names no role
     match = match or role
     nouns: set[str] = set()
     for word in match.group(1).split() if match else []:
-        if POSSESSIVE.search(word):
-            continue  # the owner, not the kind asked: "the league's spokesperson"
+        if POSSESSIVE.search(word) or word[0].isupper():
+            continue  # the owner or a name, not the kind asked: "the league's spokesperson", "the Malian official"
         bare = fold(word)
-        if bare in STOPWORDS or only_verb(bare) or word[0].isupper():
+        if bare in STOPWORDS or only_verb(bare):
             break
         if may_be_noun(bare):
             nouns.add(stem(bare))
