@@ -365,11 +365,18 @@ def key_terms(text: str) -> set[str]:
     shouted = text.isupper()
     for name in names(text):
         terms |= {
-            fold(w).removesuffix("'s").removesuffix("’s")
+            fold(_named_part(w)).removesuffix("'s").removesuffix("’s")
             for w in name.split()
             if not _function_word(w, shouted)
         }
     return {t for t in terms if t}
+
+
+def _named_part(word: str) -> str:
+    """The capitalised parts of a hyphenated word: "African-led" names Africa, not a leading."""
+    parts = word.split("-")
+    named = [p for p in parts if p[:1].isupper()]
+    return "-".join(named) if named and len(named) < len(parts) else word
 
 
 @lru_cache(maxsize=4096)
