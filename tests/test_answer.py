@@ -1332,6 +1332,12 @@ def test_a_count_keeps_its_unit_when_it_is_left_out_or_named_another_way(corpus_
         m.group() for m in evidence.counting(Form.NUMBER, troops, "How many soldiers did Ghana withdraw?")
     ] == ["1,425"]
     assert not evidence.counting(Form.NUMBER, troops, "How many tanks did Ghana withdraw?")
+    # "How many people…" counts persons of any kind; a number naming a thing ("tram 109 hit a lorry") counts nothing.
+    staff = "Since July, 1,867 troops and 226 civilians had left Accra, and tram 109 hit a lorry."
+    assert [m.group() for m in evidence.counting(Form.NUMBER, staff, "How many people left Accra?")] == [
+        "1,867",
+        "226",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -1343,6 +1349,13 @@ def test_a_count_keeps_its_unit_when_it_is_left_out_or_named_another_way(corpus_
             "The chair said that over ten years 311 UNMIL personnel had lost their lives and more than 700 were hurt.",
             "how many unmil ppl died over the 10 yrs",
             "311",
+        ),
+        # A count of something else the question names is its setting, not its answer.
+        (
+            Form.NUMBER,
+            "The league counted 245 attacks in 2021, which caused 103 deaths.",
+            "How many people were killed in the attacks of 2021?",
+            "103 deaths",
         ),
         # "Who" is answered by someone's name, not by a title with "the" before it.
         (

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from rag.answer.evidence import MONEY_BEFORE, SCALE_WORDS, SHARE, Evidence, counted
 from rag.answer.model import Sentence
-from rag.answer.question import ASKS_EVENTS, VALUE_FORMS, Form
+from rag.answer.question import ASKS_EVENTS, VALUE_FORMS, Form, counted_nouns
 from rag.policy import Policy
 from rag.retrieve import Passage
 from rag.text import (
@@ -167,6 +167,18 @@ def asked_value(form: Form, sentence: str, query: str, evidence: Evidence) -> st
     return _value(match.group()) if match else ""
 
 
+def _counts_setting(sentence: str, match: re.Match[str], query: str) -> bool:
+    """The number counts something the question names but does not count: "How many people were killed in the
+    attacks?" is not answered by "245 attacks"."""
+    unit = counted(sentence, match.end())
+    asked = counted_nouns(query)
+    return (
+        bool(asked)
+        and any(term_in(u, query) for u in unit)
+        and not any(term_in(a, " ".join(unit)) for a in asked)
+    )
+
+
 def _answer_match(form: Form, sentence: str, query: str, evidence: Evidence) -> re.Match[str] | None:
     """The value asked for in the sentence: the one nearest the question's words there."""
     # "How many stops…" is not answered by "38 minutes", nor "who…" by "Sunday"; the sentence is still quoted.
@@ -196,6 +208,7 @@ def _answer_match(form: Form, sentence: str, query: str, evidence: Evidence) -> 
             _in_aside(sentence, m, weights, evidence),
             IN_BRACKETS.search(sentence[: m.start()]) is not None,
             form is Form.NUMBER and WHOLE_OF.search(sentence[: m.start()]) is not None,
+            form is Form.NUMBER and _counts_setting(sentence, m, query),
             min((abs(m.start() - a) for a in anchors), default=0),
         ),
     )
