@@ -384,6 +384,7 @@ def test_a_plural_asked_for_is_a_list_and_until_when_a_date() -> None:
     assert form_of("Which resolution ended the mandate?") is Form.FACT
     assert form_of("When did the convoy which left Accra arrive?") is Form.DATE  # a relative "which"
     assert form_of("res 4410 kept the league going til when") is Form.DATE
+    assert form_of("By what deadline did the board want the plan?") is Form.DATE  # a deadline is a date
     assert form_of("The strike spread to which other countries?") is Form.LIST
     assert form_of("Which firm now runs the trams day to day?") is Form.FACT  # "runs the…" is a verb
     assert form_of("Among its largest donors, which were African countries?") is Form.LIST

@@ -165,7 +165,7 @@ FORMS = [
     (
         Form.DATE,
         r"^\W*(?:when|until when|by when|since when)\b|\b(?:(?:until|till|til|by|since) )?when\W*$"
-        r"|\b(?:what|which)(?:['’]s| (?:is|was|were|are))?(?: the)? (?:exact |precise )?(?:date|year|day|month)\b"
+        r"|\b(?:what|which)(?:['’]s| (?:is|was|were|are))?(?: the)? (?:exact |precise )?(?:date|year|day|month|deadline)\b"
         r"|\bhow long ago\b",
     ),
     (
