@@ -75,6 +75,7 @@ LONG_FORM = r"(?:[A-Z][\w'’-]*\s+(?:(?:of|for|de|du|des|the|and|in|la|le|pour)
 GATHERED_FORMS = (Form.LIST, Form.EXPLAIN)
 # The words after a number name what it counts, up to the verb ("143 vehicles carrying …" → "143 vehicles").
 VERB_ENDING = re.compile(r"(?:ed|ing)$")
+# A word before one of these is a verb taking its object ("109 hit a lorry"), not what the number counts.
 ARTICLES = frozenset({"a", "an", "the"})
 UNIT = re.compile(r"\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
 # A letter and hyphen ("X-7"), or a word, just before a number: what may name it.
@@ -296,7 +297,6 @@ def counted(text: str, end: int) -> list[str]:
     kept: list[str] = []
     said = unit.group(1).split() if unit else []
     for i, word in enumerate(said):
-        # A word before an article is a verb with its object: "tram 109 hit a lorry" counts nothing.
         verb = i + 1 < len(said) and said[i + 1] in ARTICLES
         if word in STOPWORDS or VERB_ENDING.search(word) or verb or len(kept) == 2:
             break
@@ -452,9 +452,8 @@ class Evidence:
         """The values of the wanted kind; for "how many X", only the numbers that count X (or name no unit)."""
         found = self.values(form, text, question)
         asked = counted_nouns(question) if form is Form.NUMBER else []
-        if (
-            not asked or asked[0] in ANY_PERSON
-        ):  # "how many people" counts persons of any kind: troops, the dead
+        # "How many people" counts persons of any kind: troops, staff, the dead.
+        if not asked or asked[0] in ANY_PERSON:
             return found
         # "How many Ghanaian nurses": a name among the counted words must name the count too; 300 nurses from
         # four countries do not answer it.

@@ -168,8 +168,7 @@ def asked_value(form: Form, sentence: str, query: str, evidence: Evidence) -> st
 
 
 def _counts_setting(sentence: str, match: re.Match[str], query: str) -> bool:
-    """The number counts something the question names but does not count: "How many people were killed in the
-    attacks?" is not answered by "245 attacks"."""
+    """The number counts something the question names but does not count ("245 attacks" to "…killed in the attacks?")."""
     unit = counted(sentence, match.end())
     asked = counted_nouns(query)
     return (

@@ -275,10 +275,10 @@ SEVERAL = re.compile(
     r"((?:[^\W\d_][\w'’-]*\s*){1,4})",
     re.I,
 )
-# "How many sea containers…": the words naming what a count question counts.
 # Nouns that count persons of any kind: no unit says whether it counts persons ("personnel", "deaths"), and no
 # embedding does either (MiniLM: people~officers 0.38, people~vehicles 0.46), so they ask for no unit.
 ANY_PERSON = frozenset({"people", "persons", "individuals"})
+# "How many sea containers…": the words naming what a count question counts.
 COUNTED = re.compile(
     r"\b(?:how many|(?:the|total) number of)\s+([^\W\d_][\w-]*)(?:\s+([^\W\d_][\w-]*))?", re.I
 )
