@@ -373,7 +373,7 @@ def key_terms(text: str) -> set[str]:
 
 
 def _named_part(word: str) -> str:
-    """The capitalised parts of a hyphenated word ("African-led" → "African"): the rest describes, naming nothing."""
+    """The capitalised parts of a hyphenated word ("Dutch-built" → "Dutch"): the rest describes, naming nothing."""
     parts = word.split("-")
     named = [p for p in parts if p[:1].isupper()]
     return "-".join(named) if named and len(named) < len(parts) else word

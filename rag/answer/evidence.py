@@ -14,6 +14,7 @@ from langchain_core.embeddings import Embeddings
 from rag.answer.model import Sentence
 from rag.answer.question import (
     ANY_PERSON,
+    ARTICLES,
     ASKS_DAY,
     ASKS_MONEY,
     ASKS_SOURCE,
@@ -75,8 +76,6 @@ LONG_FORM = r"(?:[A-Z][\w'’-]*\s+(?:(?:of|for|de|du|des|the|and|in|la|le|pour)
 GATHERED_FORMS = (Form.LIST, Form.EXPLAIN)
 # The words after a number name what it counts, up to the verb ("143 vehicles carrying …" → "143 vehicles").
 VERB_ENDING = re.compile(r"(?:ed|ing)$")
-# A word before one of these is a verb taking its object ("109 hit a lorry"), not what the number counts.
-ARTICLES = frozenset({"a", "an", "the"})
 UNIT = re.compile(r"\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
 # A letter and hyphen ("X-7"), or a word, just before a number: what may name it.
 NAMED_BY = re.compile(r"(?:[A-Za-z]-|\b([A-Za-z]+)\s+)$")
@@ -297,6 +296,7 @@ def counted(text: str, end: int) -> list[str]:
     kept: list[str] = []
     said = unit.group(1).split() if unit else []
     for i, word in enumerate(said):
+        # A word before an article is a verb taking its object ("109 hit a lorry"), not what the number counts.
         verb = i + 1 < len(said) and said[i + 1] in ARTICLES
         if word in STOPWORDS or VERB_ENDING.search(word) or verb or len(kept) == 2:
             break

@@ -167,10 +167,9 @@ def asked_value(form: Form, sentence: str, query: str, evidence: Evidence) -> st
     return _value(match.group()) if match else ""
 
 
-def _counts_setting(sentence: str, match: re.Match[str], query: str) -> bool:
-    """The number counts something the question names but does not count ("245 attacks" to "…killed in the attacks?")."""
+def _counts_setting(sentence: str, match: re.Match[str], query: str, asked: list[str]) -> bool:
+    """The number counts a thing the question names, not what it counts (`asked`): "245 attacks" to "…the attacks?"."""
     unit = counted(sentence, match.end())
-    asked = counted_nouns(query)
     return (
         bool(asked)
         and any(term_in(u, query) for u in unit)
@@ -195,6 +194,7 @@ def _answer_match(form: Form, sentence: str, query: str, evidence: Evidence) -> 
         if set(_corrected(m.group(), evidence)) & set(weights)
     ]
     share = form is Form.NUMBER and ASKS_SHARE.search(query) is not None
+    asked = counted_nouns(query) if form is Form.NUMBER else []
     # "Who…" is answered by someone's name before a title or a body ("the first Special Representative").
     return min(
         found,
@@ -207,7 +207,7 @@ def _answer_match(form: Form, sentence: str, query: str, evidence: Evidence) -> 
             _in_aside(sentence, m, weights, evidence),
             IN_BRACKETS.search(sentence[: m.start()]) is not None,
             form is Form.NUMBER and WHOLE_OF.search(sentence[: m.start()]) is not None,
-            form is Form.NUMBER and _counts_setting(sentence, m, query),
+            form is Form.NUMBER and _counts_setting(sentence, m, query, asked),
             min((abs(m.start() - a) for a in anchors), default=0),
         ),
     )

@@ -263,10 +263,9 @@ LIGHT_NOUN = re.compile(
     r"\b(what|which)\s+(?:(?:is|was|were|are)\s+)?(?:the\s+)?(?:name|kind|type|sort)s?\s+of\s+(?:the\s+|an?\s+)?",
     re.I,
 )
+ARTICLES = frozenset({"a", "an", "the"})
 # Words that open a verb's object: "runs the trams", "claims it".
-OBJECT_OPENERS = frozenset(
-    {"the", "a", "an", "its", "their", "his", "her", "this", "these", "those", "it", "them"}
-)
+OBJECT_OPENERS = ARTICLES | frozenset({"its", "their", "his", "her", "this", "these", "those", "it", "them"})
 # Function words that may stand inside a noun phrase ("which other countries", "what two main reasons").
 QUANTIFIERS = frozenset({"other", "such", "same", "own", "all", "both", "each", "some", "any", "more"})
 # The noun phrase a "which"/"what" asks about, or that "give me the…" asks for, up to four words.
@@ -577,7 +576,7 @@ def asked_kinds(question: str) -> frozenset[str]:
 
     A plural ("which sites…") asks for several: a list, which no single value answers.
     """
-    match = WHICH_KIND.search(LIGHT_NOUN.sub(r"\1 ", question, count=1))
+    match = WHICH_KIND.search(_unwrapped(question))
     kinds: set[str] = set()
     found = match.group(1).split() if match else []
     for i, word in enumerate(found):
@@ -593,6 +592,11 @@ def asked_kinds(question: str) -> frozenset[str]:
     return frozenset(kinds)
 
 
+def _unwrapped(question: str) -> str:
+    """The question with "the name of", "what kind of" left out: "what is the name of the X" asks "what X"."""
+    return LIGHT_NOUN.sub(r"\1 ", question, count=1)
+
+
 @lru_cache(maxsize=4096)
 def asked_nouns(question: str) -> frozenset[str]:
     """The stems of the nouns naming what a "what"/"which" question asks, or the role "who was the…" asks the holder of.
@@ -600,7 +604,7 @@ def asked_nouns(question: str) -> frozenset[str]:
     "What was the meeting number…" → meet, number; "Who was the league's spokesperson…" → spokesperson: an answer
     says something of that kind.
     """
-    match = WHAT_KIND.search(LIGHT_NOUN.sub(r"\1 ", question, count=1))
+    match = WHAT_KIND.search(_unwrapped(question))
     role = None if match else WHO_ROLE.search(question)
     if role and participle(role.group(1).split()[0]):
         role = None  # "Who was given the base…" is passive: it names no role
@@ -608,7 +612,7 @@ def asked_nouns(question: str) -> frozenset[str]:
     nouns: set[str] = set()
     for word in match.group(1).split() if match else []:
         if POSSESSIVE.search(word) or word[0].isupper():
-            continue  # the owner or a name, not the kind asked: "the league's spokesperson", "the Malian official"
+            continue  # the owner or a name, not the kind asked: "the league's spokesperson", "the Ghanaian official"
         bare = fold(word)
         if bare in STOPWORDS or only_verb(bare):
             break
