@@ -209,7 +209,8 @@ def llama_server(log_dir: Path, port: int | None = None) -> Iterator[Served]:
 @contextmanager
 def chat_client(url: str, headers: dict[str, str] | None = None) -> Iterator[Client]:
     """A gradio_client for the app's chat, closed at the end: its open event stream would hold a server's shutdown."""
-    client = Client(url, verbose=False, headers=headers)
+    # httpx's 5 s default fails on a loaded two-core machine before the app answers (seen once in a fresh-clone run).
+    client = Client(url, verbose=False, headers=headers, httpx_kwargs={"timeout": 60})
     try:
         yield client
     finally:
