@@ -58,6 +58,8 @@ SHORTHAND = {
     "intl": "international",
     "dept": "department",
     "mgmt": "management",
+    # Chat interjections say nothing the documents could hold: read as a word, "lol" is the rarest word asked.
+    **dict.fromkeys(("lol", "lmao", "rofl", "haha", "btw", "tbh", "imo", "imho", "fyi", "omg"), ""),
 }
 SHORTHAND_WORD = re.compile(
     r"(?<![\w/'’.])("
@@ -456,4 +458,4 @@ def ungrounded_terms(text: str, evidence: str) -> set[str]:
 
 def unabbreviated(text: str) -> str:
     """Chat shorthand written out ("how many ppl r there" → "how many people are there")."""
-    return SHORTHAND_WORD.sub(lambda m: SHORTHAND[m.group()], text)
+    return re.sub(r"  +", " ", SHORTHAND_WORD.sub(lambda m: SHORTHAND[m.group()], text)).strip()

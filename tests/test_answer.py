@@ -394,6 +394,10 @@ def test_a_plural_asked_for_is_a_list_and_until_when_a_date() -> None:
         form_of("What is the number of Ghanaian nurses who left?") is Form.NUMBER
     )  # "how many Ghanaian nurses"
     assert counted_nouns("What was the total number of sea containers?") == ["sea", "containers"]
+    # A word ending in "s" is no plural when it is a function word or an acronym.
+    assert form_of("What was its first budget?") is Form.FACT
+    assert form_of("what the WHO said about it") is Form.FACT
+    assert form_of("What IEDs were found?") is Form.LIST
 
 
 def test_a_document_pasted_into_the_question_is_not_what_is_asked(corpus_runtime) -> None:  # noqa: ANN001
@@ -689,6 +693,8 @@ def test_chat_shorthand_is_read_as_the_words_it_stands_for(corpus_runtime) -> No
     assert written_out("qui n'a pas voté") == "qui n'a pas voté"
     assert written_out("what did gov.uk say in 300 bc?") == "what did gov.uk say in 300 bc?"
     assert written_out("how many ppl.") == "how many people."
+    # An interjection names nothing: read as a word, it was the rarest word asked, which no sentence holds.
+    assert written_out("lol whats the WHO lmao") == "what the WHO"
     # "ppl" was a rare word no sentence holds: the gate refused the count of people.
     text = "The harbour trust reported 9 people injured in the Tema crash, all taken to hospital."
     asked = analyse("how many ppl got hurt in the tema crash??", [])

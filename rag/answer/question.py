@@ -159,7 +159,7 @@ FORMS = [
         r"|^\W*(?:which|what|who) (?:were|are|have been|had been) (?:the|all)\b"
         # "Who have chaired the board?": "have" agrees with several people.
         r"|^\W*who have (?!been\b)[a-z]+ed\b"
-        r"|^\W*(?:\w+ )?(?:which|what) (?:\w+ )?(?:\w{2,}s\b(?<!ss)(?<!us)(?<!is)(?<!\bwas)(?<!\bhas)(?<!\bdoes)"
+        r"|^\W*(?:\w+ )?(?:which|what) (?:\w+ )?(?P<plural>\w{2,}s\b(?<!ss)(?<!us)(?<!is)"
         r"|(?:people|men|women|children)\b)",
     ),
     (
@@ -411,9 +411,16 @@ def form_of(question: str) -> Form:
     if named and names(named.group(1), skip_initial=False) == [named.group(1)]:
         return Form.FACT
     for form, pattern in FORM_PATTERNS:
-        if pattern.search(question):
+        match = pattern.search(question)
+        if match and not _not_plural(match):
             return form
     return Form.LIST if asks_for_several(question) else Form.FACT
+
+
+def _not_plural(match: re.Match[str]) -> bool:
+    """The word in "s" after "what" is a function word ("what was its…") or an acronym ("what the AES…")."""
+    word = match.groupdict().get("plural")
+    return bool(word) and (fold(word) in STOPWORDS or word.isupper())
 
 
 def asks_for_several(question: str) -> bool:
