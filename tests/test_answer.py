@@ -440,6 +440,18 @@ def test_a_number_the_sentence_spells_out_is_no_other_number(corpus_runtime) -> 
     assert features(three, Form.DATE, ranked, passages, evidence)["other_number"] == 1.0
 
 
+def test_a_follow_up_s_carried_figures_are_not_asked_of_the_sentence(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    text = "Before this appointment Tom Obi had been deputy head of the league from 2016 to 2017."
+    # The aside carries the first turn ("Who was named head of the league in March 2021?"): its year is no year asked.
+    question = "What posts had he held before? (Who was named head of the league in March 2021? Tom Obi 2021)"
+    ranked = rank_one(corpus_runtime, question, Form.FACT, text)
+    passages = [Passage("c1", text, {"source": "note.txt"}, 0.5, 0.5)]
+    assert features(question, Form.FACT, ranked, passages, evidence)["other_number"] == 0.0
+    own = "What posts had Tom Obi held in 2021?"
+    assert features(own, Form.FACT, ranked, passages, evidence)["other_number"] == 1.0
+
+
 def test_the_last_one_asked_for_is_the_latest_the_sentences_give(corpus_runtime) -> None:  # noqa: ANN001
     text = (
         "According to the Courier: Ann Lee was the head of the league in June 2015. On 16 March 2021 Tom Obi, a "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from rag.answer.evidence import GATHERED_FORMS, Evidence
+from rag.answer.evidence import ASIDE, GATHERED_FORMS, Evidence
 from rag.answer.model import Sentence
 from rag.answer.question import VALUE_FORMS, Form, acronym_asked, asked_nouns, counted_nouns
 from rag.policy import Policy
@@ -47,7 +47,10 @@ def features(
     weights = evidence.weights(query)
     rarest = max(weights, key=weights.__getitem__) if weights else ""
     missing = [w for t, w in weights.items() if t not in near_tokens and not term_in(t, near)]
-    asked, said = numbers(query) - range_bounds(query), numbers(near)
+    # A follow-up's closing aside carries the earlier turn's figures: they set its scene, the question asks none.
+    aside = ASIDE.search(query)
+    own = query[: aside.start()] if aside else query
+    asked, said = numbers(own) - range_bounds(own), numbers(near)
     # The sentence names or numbers what the question does not.
     names_one = form is Form.FACT and evidence.identifies(best.text, query)
     return {
