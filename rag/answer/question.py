@@ -419,7 +419,7 @@ def form_of(question: str) -> Form:
 
 def _not_plural(match: re.Match[str]) -> bool:
     """The word in "s" after "what" is a function word ("what was its…") or an acronym ("what the AES…")."""
-    word = match.groupdict().get("plural")
+    word = match.groupdict().get("plural") or ""
     return bool(word) and (fold(word) in STOPWORDS or word.isupper())
 
 
