@@ -429,27 +429,28 @@ def test_an_account_of_a_span_of_years_is_not_refused_for_lacking_its_bounds(cor
     assert values["other_number"] == 0.0 and values["sentence_terms"] == 1.0
 
 
+def _other_number(runtime, form: Form, text: str, question: str, asked: str) -> float:  # noqa: ANN001
+    """The gate's "other number" for a question, the sentence ranked for another (`asked`)."""
+    ranked = rank_one(runtime, asked, form, text)
+    passages = [Passage("c1", text, {"source": "note.txt"}, 0.5, 0.5)]
+    return features(question, form, ranked, passages, make(runtime).evidence)["other_number"]
+
+
 def test_a_number_the_sentence_spells_out_is_no_other_number(corpus_runtime) -> None:  # noqa: ANN001
-    evidence = make(corpus_runtime).evidence
     text = "On 22 May 2023 the league handed two annex depots in Accra to the city."
     question = "When did the league hand over the 2 annex depots in Accra?"
-    ranked = rank_one(corpus_runtime, question, Form.DATE, text)
-    passages = [Passage("c1", text, {"source": "note.txt"}, 0.5, 0.5)]
-    assert features(question, Form.DATE, ranked, passages, evidence)["other_number"] == 0.0
+    assert _other_number(corpus_runtime, Form.DATE, text, question, question) == 0.0
     three = "When did the league hand over the 3 annex depots in Accra?"
-    assert features(three, Form.DATE, ranked, passages, evidence)["other_number"] == 1.0
+    assert _other_number(corpus_runtime, Form.DATE, text, three, question) == 1.0
 
 
 def test_a_follow_up_s_carried_figures_are_not_asked_of_the_sentence(corpus_runtime) -> None:  # noqa: ANN001
-    evidence = make(corpus_runtime).evidence
     text = "Before this appointment Tom Obi had been deputy head of the league from 2016 to 2017."
     # The aside carries the first turn ("Who was named head of the league in March 2021?"): its year is no year asked.
     question = "What posts had he held before? (Who was named head of the league in March 2021? Tom Obi 2021)"
-    ranked = rank_one(corpus_runtime, question, Form.FACT, text)
-    passages = [Passage("c1", text, {"source": "note.txt"}, 0.5, 0.5)]
-    assert features(question, Form.FACT, ranked, passages, evidence)["other_number"] == 0.0
+    assert _other_number(corpus_runtime, Form.FACT, text, question, question) == 0.0
     own = "What posts had Tom Obi held in 2021?"
-    assert features(own, Form.FACT, ranked, passages, evidence)["other_number"] == 1.0
+    assert _other_number(corpus_runtime, Form.FACT, text, own, question) == 1.0
 
 
 def test_the_last_one_asked_for_is_the_latest_the_sentences_give(corpus_runtime) -> None:  # noqa: ANN001
