@@ -135,6 +135,12 @@ PLANTED = re.compile(
 )
 
 
+def before_aside(query: str) -> str:
+    """The question without the closing aside a follow-up carries from the earlier turn."""
+    aside = ASIDE.search(query)
+    return query[: aside.start()] if aside else query
+
+
 def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
     """The values of the wanted kind in a sentence that the question does not already hold."""
     if form is Form.DATE:
@@ -588,8 +594,7 @@ class Evidence:
             scored.append(Sentence(text, n, i, score, start, dense, overlap, item, on_line))
         # "the last…" and "in 2022" are asked by the question itself, not by the earlier words its closing aside
         # carries ("When was he made president? (… junta … 2020)" asks of no year).
-        aside = ASIDE.search(query)
-        own = query[: aside.start()] if aside else query
+        own = before_aside(query)
         years = set(YEAR.findall(own)) - range_bounds(own)
         ranked = sorted(
             scored,

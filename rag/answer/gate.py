@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from rag.answer.evidence import ASIDE, GATHERED_FORMS, Evidence
+from rag.answer.evidence import GATHERED_FORMS, Evidence, before_aside
 from rag.answer.model import Sentence
 from rag.answer.question import VALUE_FORMS, Form, acronym_asked, asked_nouns, counted_nouns
 from rag.policy import Policy
@@ -48,8 +48,7 @@ def features(
     rarest = max(weights, key=weights.__getitem__) if weights else ""
     missing = [w for t, w in weights.items() if t not in near_tokens and not term_in(t, near)]
     # A follow-up's closing aside carries the earlier turn's figures: they set its scene, the question asks none.
-    aside = ASIDE.search(query)
-    own = query[: aside.start()] if aside else query
+    own = before_aside(query)
     asked, said = numbers(own) - range_bounds(own), numbers(near)
     # The sentence names or numbers what the question does not.
     names_one = form is Form.FACT and evidence.identifies(best.text, query)
