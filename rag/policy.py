@@ -157,6 +157,10 @@ class Policy:
     # Lists and explanations read this many of the best passages on into their next chunk, since 400-character
     # chunks cut accounts short. Dev: 0 → 63.4%, 1 and 3 → 63.9%.
     read_on_passages: int = 3
+    # The most chunks a passage read on takes after its own: past the next one, only while they go on with a list
+    # ("…late, for four reasons." then one chunk per reason). Set by judgment, as a reading length like
+    # max_list_items; session 29: the second corpus +1 item (a why answered by the four reasons), dev unchanged.
+    list_read_on: int = 6
     max_explain_sentences: int = 5
     # A generated sentence is kept when its cosine to some sentence of the passage it cites reaches this. Measured
     # with MiniLM on corpus sentences: paraphrases 0.68-0.89, unrelated 0.12; a neighbouring sentence on another

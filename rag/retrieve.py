@@ -24,7 +24,7 @@ from pydantic import ConfigDict
 from rag.config import Settings
 from rag.policy import DEFAULT_POLICY, Policy
 from rag.store import Store
-from rag.text import ADDRESS, STOPWORDS, abbreviations, fold, near_spelling, stem, tokenize, words
+from rag.text import ADDRESS, LIST_ITEM, STOPWORDS, abbreviations, fold, near_spelling, stem, tokenize, words
 
 log = logging.getLogger(__name__)
 
@@ -284,21 +284,26 @@ class KeywordSearch:
     def following(self, passage: Passage) -> Passage:
         """The passage with the chunk after it in its section appended (its overlap once): an account goes on.
 
-        A new section is a new subject, under a heading the passage does not carry: the account stops there.
+        A list goes on to its last item, one chunk after another. A new section is a new subject, under a heading
+        the passage does not carry: the account stops there.
         """
         position = passage.metadata.get("position")
-        after = (
-            self._by_position.get((passage.metadata.get("source"), position + 1))
-            if position is not None
-            else None
-        )
-        if after is None or after.metadata.get("section") != passage.metadata.get("section"):
+        if position is None:
             return passage
-        text = after.page_content
-        shared = next((n for n in range(min(len(text), 200), 0, -1) if passage.text.endswith(text[:n])), 0)
-        return replace(
-            passage, text=f"{passage.text}{text[shared:]}" if shared else f"{passage.text}\n{text}"
-        )
+        joined, in_list = passage.text, False
+        # A list goes on to its end: past the next chunk, chunks are read while they go on with its items.
+        for step in range(1, self.policy.list_read_on + 1):
+            after = self._by_position.get((passage.metadata.get("source"), position + step))
+            if after is None or after.metadata.get("section") != passage.metadata.get("section"):
+                break
+            text = after.page_content
+            starts_item = LIST_ITEM.match(text) is not None
+            if step > 1 and not (in_list and starts_item):
+                break
+            in_list = starts_item
+            shared = next((n for n in range(min(len(text), 200), 0, -1) if joined.endswith(text[:n])), 0)
+            joined = f"{joined}{text[shared:]}" if shared else f"{joined}\n{text}"
+        return replace(passage, text=joined)
 
     def search(self, query: str, k: int) -> list[Passage]:
         """Top k by BM25; similarity is still the cosine, so the relevance gate means the same thing."""

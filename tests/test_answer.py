@@ -517,6 +517,18 @@ def test_a_question_s_subjects_are_its_names_whole_and_its_numbers(corpus_runtim
     }
 
 
+def test_an_account_whose_best_sentence_leads_in_a_list_goes_on_with_the_list_s_items() -> None:
+    def said(text: str, position: int, score: float, line: int, item: bool) -> Sentence:
+        return Sentence(text, 1, position, score, position, score, 0.5, item, line)
+
+    lead = said("The bridge opened late, for three reasons.", 0, 0.9, 0, False)
+    first = [said("Floods hit the site.", 1, 0.5, 1, True), said("They lasted a month.", 2, 0.6, 1, True)]
+    others = [said("Steel ran short.", 3, 0.3, 2, True), said("Workers struck.", 4, 0.2, 3, True)]
+    after = said("The bridge carries a tram.", 5, 0.8, 4, False)
+    chosen = gather([lead, after, *first, *others], "Why did the bridge open late?", 0.75, 5, new_facts=False)
+    assert [s.position for s in chosen] == [0, 1, 3, 4, 5], "each item by its first sentence, then the rest"
+
+
 def test_a_lone_item_of_a_document_s_list_does_not_shut_out_other_documents() -> None:
     def said(text: str, passage: int, score: float, line: int, item: bool) -> Sentence:
         return Sentence(text, passage, line, score, line, score, 0.5, item, line)

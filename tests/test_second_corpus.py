@@ -129,3 +129,11 @@ def test_an_amount_keeps_its_currency_and_scale_but_not_the_words_after_it(secon
 def test_what_caused_asks_for_an_explanation(second_runtime: Runtime) -> None:
     answer = second_runtime.assistant.ask("What caused the Marlow Square derailment?")
     assert answer.form == "explain" and "switch blade had fractured" in answer.answer, answer.answer
+
+
+def test_an_account_led_into_a_list_gives_its_items(second_runtime: Runtime) -> None:
+    # "…21 months behind schedule, for four main reasons." leads a numbered list, one reason per chunk; before, the
+    # answer stopped at the first reason and filled up with other sentences.
+    answer = second_runtime.assistant.ask("Why did the first Harbourline line open so late?")
+    assert answer.form == "explain", answer.answer
+    assert all(w in answer.answer for w in ("Margaret", "gasworks", "viaduct", "Guild")), answer.answer

@@ -277,6 +277,11 @@ def gather(
         ),
         key=lambda s: s.position,
     )
+    if not new_facts and not best.item:
+        # "…late, for four reasons." led in a list: the account is its items, each named by its first sentence.
+        items = _items_after(best, ranked)
+        if len(items) > 1:
+            following = items[: limit - 1]
     # "…while it was pulling out in 2023": an item dated only in other years is of another time.
     years = set() if not new_facts or range_bounds(query) else set(YEAR.findall(query))
     for sentence in [*following, *ranked[1:]]:
@@ -339,6 +344,17 @@ def _neighbours(chosen: list[Sentence], ranked: list[Sentence], floor: float, ro
                     found.append(other)
                 line += step
     return found
+
+
+def _items_after(lead: Sentence, ranked: list[Sentence]) -> list[Sentence]:
+    """The first sentence of each item of the list that starts right after the lead-in, in order."""
+    first: dict[int, Sentence] = {}
+    for s in sorted(ranked, key=lambda s: s.position):
+        if s.passage == lead.passage and s.position > lead.position:
+            if not s.item:
+                break
+            first.setdefault(s.line, s)
+    return list(first.values())
 
 
 def _item_named(sentence: Sentence, ranked: list[Sentence]) -> Sentence:
