@@ -374,6 +374,14 @@ def test_a_closing_question_that_goes_on_from_the_sentence_before_is_read_with_i
     assert [m.group() for m in spans(Form.NUMBER, sentence, run_on)] == ["13,800"]
 
 
+def test_what_a_text_or_a_speaker_required_or_said_asks_for_an_account() -> None:
+    # The content of a decision or a statement runs over several sentences, often a document's list of them.
+    assert form_of("What did the charter require of the member states?") is Form.EXPLAIN
+    assert form_of("Apart from its date, what did the treaty set out?") is Form.EXPLAIN
+    assert form_of("What did the mayor say about the strike in May?") is Form.EXPLAIN
+    assert form_of("What did the charter establish?") is Form.FACT  # one thing it founded
+
+
 def test_a_plural_asked_for_is_a_list_and_until_when_a_date() -> None:
     assert form_of("Troops of which nationalities held the depots?") is Form.LIST
     assert form_of("What roles did Ann Lee play in the league?") is Form.LIST

@@ -149,7 +149,8 @@ FORMS = [
         r"|\b(?:summari[sz]e|summary|explain|describe|overview|what happened|tell me (?:about|more)|"
         r"what (?:was|were|is|are) the (?:reasons?|causes?|role|impact|consequences?|effects?|story)"
         r"|what (?:role|part) (?:did|does|do|has|have|had)\b"
-        r"|^\W*what (?:caused|causes|led to|leads to|prompted|triggered)\b)\b"
+        r"|^\W*what (?:caused|causes|led to|leads to|prompted|triggered)\b"
+        r"|^\W*what (?:did|does|do) (?:\S+\s+){1,6}?(?:require|set out|call for|recommend|propose|provide for|demand|say)\b)\b"
         # Two questions in one ("who was there and when did it close"): each part has its sentence.
         r"|\w\W+(?:and|n|&)\s+(?:when|who|whom|where|which|what|how (?:many|much|far|long))\b",
     ),
