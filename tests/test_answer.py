@@ -380,6 +380,7 @@ def test_what_a_text_or_a_speaker_required_or_said_asks_for_an_account() -> None
     assert form_of("Apart from its date, what did the treaty set out?") is Form.EXPLAIN
     assert form_of("What did the mayor say about the strike in May?") is Form.EXPLAIN
     assert form_of("What did the charter establish?") is Form.FACT  # one thing it founded
+    assert form_of("What reason did the mayor give for the delay?") is Form.EXPLAIN  # as "why"
 
 
 def test_a_plural_asked_for_is_a_list_and_until_when_a_date() -> None:

@@ -148,7 +148,7 @@ FORMS = [
         r"\bwhy\b|^\W*how (?:did|do|does|was|were|is|are|has|have|had|can|could|will|would)\b"
         r"|\b(?:summari[sz]e|summary|explain|describe|overview|what happened|tell me (?:about|more)|"
         r"what (?:was|were|is|are) the (?:reasons?|causes?|role|impact|consequences?|effects?|story)"
-        r"|what (?:role|part) (?:did|does|do|has|have|had)\b"
+        r"|what (?:role|part|reasons?|justification|explanation) (?:did|does|do|has|have|had)\b"
         r"|^\W*what (?:caused|causes|led to|leads to|prompted|triggered)\b"
         r"|^\W*what (?:did|does|do) (?:\S+\s+){1,6}?(?:require|set out|call for|recommend|propose|provide for|demand|say)\b)\b"
         # Two questions in one ("who was there and when did it close"): each part has its sentence.
