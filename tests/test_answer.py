@@ -336,6 +336,11 @@ def test_what_was_the_date_asks_for_a_date(question: str) -> None:
     assert form_of("In 2019, how many nurses left?") is Form.NUMBER
 
 
+def test_the_maximum_or_average_number_of_asks_for_a_number() -> None:
+    assert form_of("What is the maximum number of riders a single bus can hold?") is Form.NUMBER
+    assert form_of("What was the average number of boardings per day?") is Form.NUMBER
+
+
 def test_a_question_on_money_is_answered_by_an_amount_of_money_only() -> None:
     fares = "The line was budgeted at $276 million; 12 stations opened, and a ticket costs 3 euros."
     assert [m.group() for m in spans(Form.NUMBER, fares, "How much did the line cost?")] == ["276", "3"]

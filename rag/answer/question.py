@@ -173,7 +173,7 @@ FORMS = [
         Form.NUMBER,
         r"\bhow (?:many|much|far|long|large|big|high)\b|\bwhat (?:percentage|share|number|proportion|"
         r"amount|figure|budget|cost|total|size|strength|count|tally)\b|\bhow many\b"
-        r"|^\W*what(?:['’]s| is| was| were| are) the (?:total )?number of\b"
+        r"|^\W*what(?:['’]s| is| was| were| are) the (?:(?:total|maximum|minimum|average|exact|approximate|estimated|largest|highest|lowest|smallest) )?number of\b"
         # "What ridership figure…", not "what document number…", which asks for an identifier.
         r"|\bwhat [a-z]+ (?:figure|total|amount|percentage|share|proportion|count|tally)\b",
     ),
