@@ -150,7 +150,9 @@ FORMS = [
         r"what (?:was|were|is|are) the (?:reasons?|causes?|role|impact|consequences?|effects?|story)"
         r"|what (?:role|part|reasons?|justification|explanation) (?:did|does|do|has|have|had)\b"
         r"|^\W*what (?:caused|causes|led to|leads to|prompted|triggered)\b"
-        r"|^\W*what (?:did|does|do) (?:\S+\s+){1,6}?(?:require|set out|call for|recommend|propose|provide for|demand|say)\b)\b"
+        # "What did the treaty require?": the content of a decision or a statement runs over several sentences.
+        r"|^\W*what (?:did|does|do) (?:\S+\s+){1,6}?"
+        r"(?:require|set out|call for|recommend|propose|provide for|demand|say)\b)\b"
         # Two questions in one ("who was there and when did it close"): each part has its sentence.
         r"|\w\W+(?:and|n|&)\s+(?:when|who|whom|where|which|what|how (?:many|much|far|long))\b",
     ),
@@ -173,7 +175,8 @@ FORMS = [
         Form.NUMBER,
         r"\bhow (?:many|much|far|long|large|big|high)\b|\bwhat (?:percentage|share|number|proportion|"
         r"amount|figure|budget|cost|total|size|strength|count|tally)\b|\bhow many\b"
-        r"|^\W*what(?:['’]s| is| was| were| are) the (?:(?:total|maximum|minimum|average|exact|approximate|estimated|largest|highest|lowest|smallest) )?number of\b"
+        r"|^\W*what(?:['’]s| is| was| were| are) the (?:(?:total|maximum|minimum|average|exact|approximate|"
+        r"estimated|largest|highest|lowest|smallest) )?number of\b"
         # "What ridership figure…", not "what document number…", which asks for an identifier.
         r"|\bwhat [a-z]+ (?:figure|total|amount|percentage|share|proportion|count|tally)\b",
     ),
