@@ -450,21 +450,35 @@ def _other_number(runtime, form: Form, text: str, question: str, asked: str) -> 
     return features(question, form, ranked, passages, make(runtime).evidence)["other_number"]
 
 
-def test_a_number_the_sentence_spells_out_is_no_other_number(corpus_runtime) -> None:  # noqa: ANN001
-    text = "On 22 May 2023 the league handed two annex depots in Accra to the city."
-    question = "When did the league hand over the 2 annex depots in Accra?"
-    assert _other_number(corpus_runtime, Form.DATE, text, question, question) == 0.0
-    three = "When did the league hand over the 3 annex depots in Accra?"
-    assert _other_number(corpus_runtime, Form.DATE, text, three, question) == 1.0
-
-
-def test_a_follow_up_s_carried_figures_are_not_asked_of_the_sentence(corpus_runtime) -> None:  # noqa: ANN001
-    text = "Before this appointment Tom Obi had been deputy head of the league from 2016 to 2017."
-    # The aside carries the first turn ("Who was named head of the league in March 2021?"): its year is no year asked.
-    question = "What posts had he held before? (Who was named head of the league in March 2021? Tom Obi 2021)"
-    assert _other_number(corpus_runtime, Form.FACT, text, question, question) == 0.0
-    own = "What posts had Tom Obi held in 2021?"
-    assert _other_number(corpus_runtime, Form.FACT, text, own, question) == 1.0
+@pytest.mark.parametrize(
+    ("form", "text", "question", "other"),
+    [
+        # A number the sentence spells out ("two") is the question's own, not another.
+        (
+            Form.DATE,
+            "On 22 May 2023 the league handed two annex depots in Accra to the city.",
+            "When did the league hand over the 2 annex depots in Accra?",
+            "When did the league hand over the 3 annex depots in Accra?",
+        ),
+        # A follow-up's aside carries the first turn ("Who was named head of the league in March 2021?"): its year
+        # is no year asked; the same year asked by the question itself is.
+        (
+            Form.FACT,
+            "Before this appointment Tom Obi had been deputy head of the league from 2016 to 2017.",
+            "What posts had he held before? (Who was named head of the league in March 2021? Tom Obi 2021)",
+            "What posts had Tom Obi held in 2021?",
+        ),
+    ],
+)
+def test_a_number_the_question_does_not_ask_of_the_sentence_is_no_other_number(
+    corpus_runtime,
+    form: Form,
+    text: str,
+    question: str,
+    other: str,  # noqa: ANN001
+) -> None:
+    assert _other_number(corpus_runtime, form, text, question, question) == 0.0
+    assert _other_number(corpus_runtime, form, text, other, question) == 1.0
 
 
 def test_the_last_one_asked_for_is_the_latest_the_sentences_give(corpus_runtime) -> None:  # noqa: ANN001

@@ -349,11 +349,11 @@ def _neighbours(chosen: list[Sentence], ranked: list[Sentence], floor: float, ro
 def _items_after(lead: Sentence, ranked: list[Sentence]) -> list[Sentence]:
     """The first sentence of each item of the list that starts right after the lead-in, in order."""
     first: dict[int, Sentence] = {}
-    for s in sorted(ranked, key=lambda s: s.position):
-        if s.passage == lead.passage and s.position > lead.position:
-            if not s.item:
-                break
-            first.setdefault(s.line, s)
+    after = (s for s in ranked if s.passage == lead.passage and s.position > lead.position)
+    for s in sorted(after, key=lambda s: s.position):
+        if not s.item:
+            break
+        first.setdefault(s.line, s)
     return list(first.values())
 
 
