@@ -336,6 +336,15 @@ def test_what_was_the_date_asks_for_a_date(question: str) -> None:
     assert form_of("In 2019, how many nurses left?") is Form.NUMBER
 
 
+def test_a_clause_opening_with_a_question_word_is_the_question_itself() -> None:
+    # "…, when the bill passed, …" is a clause inside a "which" question, not the question word.
+    assert form_of("Which two papers said that, when the bill passed, it paid 1.2 billion?") is Form.LIST
+    assert form_of("Which paper reported that, when the bill passed, the city paid?") is Form.FACT
+    # A rank asks for a person; the same word opening a capitalised name does not.
+    assert form_of("Which general led the force?") is Form.WHO
+    assert form_of("Under which General Assembly decision was the budget approved?") is Form.FACT
+
+
 def test_the_maximum_or_average_number_of_asks_for_a_number() -> None:
     assert form_of("What is the maximum number of riders a single bus can hold?") is Form.NUMBER
     assert form_of("What was the average number of boardings per day?") is Form.NUMBER

@@ -184,7 +184,8 @@ FORMS = [
     (
         Form.WHO,
         r"^\W*(?:(?:to|by|from|with|for|of)\s+)?(?:who|whom|whose)\b"
-        r"|\bwhich (?:person|official|man|woman|leader|general)\b",
+        # "Which general…", not "which General Assembly resolution…", where the capitalised word is part of a name.
+        r"|\bwhich (?:person|official|man|woman|leader|general)\b(?!\s+(?-i:[A-Z]))",
     ),
 ]
 FORM_PATTERNS = [(form, re.compile(pattern, re.I)) for form, pattern in FORMS]
@@ -206,7 +207,8 @@ CONTINUES = re.compile(
 # A follow-up's opening conjunction, before its own question word.
 LEADING_AND = re.compile(r"^\W*(?:and|so|also|but|then)\s+", re.I)
 # A clause before the question word frames it ("According to the agency, when…", "In 2019, who…").
-LEADING_CLAUSE = re.compile(rf"^[^,?]{{2,80}}?,\s+(?=(?:until when|{ASKING})\b)", re.I)
+# A clause that opens with a question word is the question itself ("Which outlets said that, when…, …?").
+LEADING_CLAUSE = re.compile(rf"^(?!\W*(?:{ASKING})\b)[^,?]{{2,80}}?,\s+(?=(?:until when|{ASKING})\b)", re.I)
 # Where a question word stands: first, or after "and" in a second question ("… n wen did it close").
 ASKING_WORD = re.compile(r"(^\W*|\b(?:and|n|&)\s+)([A-Za-z]+)")
 # "tema depot closed wen??": a question word may also close a colloquial question.
