@@ -36,9 +36,8 @@ def sweep(
     points = []
     for n in replica_counts:
         with ExitStack() as stack:
-            urls = start_all(
-                stack, [serve_app(index, work / f"replica-{n}-{i}", **settings) for i in range(n)]
-            )
+            servers = [serve_app(index, work / f"replica-{n}-{i}", **settings) for i in range(n)]
+            urls = [served.url for served in start_all(stack, servers)]
             # Every replica pays its one-off costs before it is measured.
             run_load(urls, asked, len(urls), 10.0, min(40, max_requests) * len(urls))
             for clients in levels:
@@ -47,20 +46,20 @@ def sweep(
     return points
 
 
-def start_all(stack: ExitStack, servers: list[AbstractContextManager[Served]]) -> list[str]:
+def start_all(stack: ExitStack, servers: list[AbstractContextManager[Served]]) -> list[Served]:
     """Start the servers at once, each waiting for its own readiness; the stack stops every one that started."""
     with ThreadPoolExecutor(len(servers)) as pool:
         started = [pool.submit(server.__enter__) for server in servers]
-    urls, failure = [], None
+    served, failure = [], None
     for server, future in zip(servers, started):
         try:
-            urls.append(future.result().url)
+            served.append(future.result())
             stack.push(server)
         except Exception as exc:  # the others still stop; the first failure is raised
             failure = failure or exc
     if failure is not None:
         raise failure
-    return urls
+    return served
 
 
 def plot(points: list[Point], path: Path, title: str) -> None:

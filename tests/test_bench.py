@@ -59,7 +59,7 @@ def test_replicas_start_at_once_and_all_stop_when_one_fails() -> None:
             stopped.append(name)
 
     with ExitStack() as stack:
-        assert start_all(stack, [server("a"), server("b")]) == ["http://a", "http://b"]
+        assert [s.url for s in start_all(stack, [server("a"), server("b")])] == ["http://a", "http://b"]
     assert sorted(stopped) == ["a", "b"]
     stopped.clear()
     with pytest.raises(RuntimeError, match="server exited"), ExitStack() as stack:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import chromadb
 import httpx
 import pytest
 
+from bench.replicas import start_all
 from tests.servers import ROOT, Served, chroma_server, run_ingest, serve_app, wait_for_status
 
 TOKEN = "replica-test-token"
@@ -78,10 +80,10 @@ def test_s24_chroma_server_mode_requires_the_token(gated: Gated) -> None:
 def test_two_replicas_see_an_ingest_that_adds_changes_and_deletes(gated: Gated) -> None:
     docs, remote, work = gated.docs, gated.remote, gated.work
     settings = {"llm": "extractive", **remote}
-    with (
-        serve_app(work / "unused", work / "one", **settings) as one,
-        serve_app(work / "unused", work / "two", **settings) as two,
-    ):
+    with ExitStack() as stack:  # the two replicas start at once, as a deployment's would
+        one, two = start_all(
+            stack, [serve_app(work / "unused", work / name, **settings) for name in ("one", "two")]
+        )
         for replica in (one.url, two.url):
             assert "Kazura" in ask(replica, FIRST_COMMANDER)["answer"]
             assert "15 August 2023" in ask(replica, PLAN_DATE)["answer"]
