@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ def sweep(
     return points
 
 
-def start_all(stack: ExitStack, servers: list[AbstractContextManager[Served]]) -> list[Served]:
+def start_all(stack: ExitStack, servers: Sequence[AbstractContextManager[Served]]) -> list[Served]:
     """Start the servers at once, each waiting for its own readiness; the stack stops every one that started."""
     with ThreadPoolExecutor(len(servers)) as pool:
         started = [pool.submit(server.__enter__) for server in servers]
