@@ -287,14 +287,15 @@ class KeywordSearch:
         A list goes on to its last item, one chunk after another. A new section is a new subject, under a heading
         the passage does not carry: the account stops there.
         """
-        position = passage.metadata.get("position")
+        position, source = passage.metadata.get("position"), passage.metadata.get("source")
         if position is None:
             return passage
+        section = passage.metadata.get("section")
         joined, in_list = passage.text, False
         # A list goes on to its end: past the next chunk, chunks are read while they go on with its items.
         for step in range(1, self.policy.list_read_on + 1):
-            after = self._by_position.get((passage.metadata.get("source"), position + step))
-            if after is None or after.metadata.get("section") != passage.metadata.get("section"):
+            after = self._by_position.get((source, position + step))
+            if after is None or after.metadata.get("section") != section:
                 break
             text = after.page_content
             starts_item = LIST_ITEM.match(text) is not None

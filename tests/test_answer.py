@@ -480,11 +480,11 @@ def _other_number(runtime, form: Form, text: str, question: str, asked: str) -> 
     ],
 )
 def test_a_number_the_question_does_not_ask_of_the_sentence_is_no_other_number(
-    corpus_runtime,
+    corpus_runtime,  # noqa: ANN001
     form: Form,
     text: str,
     question: str,
-    other: str,  # noqa: ANN001
+    other: str,
 ) -> None:
     assert _other_number(corpus_runtime, form, text, question, question) == 0.0
     assert _other_number(corpus_runtime, form, text, other, question) == 1.0
