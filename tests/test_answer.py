@@ -523,6 +523,21 @@ def test_a_sentence_placing_its_event_after_the_one_before_is_read_with_it(corpu
     assert ranked[0].text == text
 
 
+def test_a_sentence_leaning_on_the_one_before_is_read_in_its_light(corpus_runtime) -> None:  # noqa: ANN001
+    # "Tern sent the most." alone is far from the question (MiniLM cosine 0.2); after its sentence it answers it.
+    congress = "The 2019 rowing congress in Tamale drew 1,204 delegates from 31 clubs. Tern sent the most."
+    other = "In 2019 the Gull club bought four boats."
+    ranked = make(corpus_runtime).evidence.rank(
+        "Which club sent the most delegates to the 2019 rowing congress?",
+        Form.FACT,
+        [
+            Passage("c1", congress, {"source": "a.txt"}, 0.5, 0.5),
+            Passage("c2", other, {"source": "b.txt"}, 0.5, 0.5),
+        ],
+    )
+    assert [s.text for s in ranked].index("Tern sent the most.") < [s.text for s in ranked].index(other)
+
+
 def test_a_list_asked_of_several_subjects_gets_a_sentence_for_each(corpus_runtime) -> None:  # noqa: ANN001
     def said(text: str, score: float, position: int) -> Sentence:
         return Sentence(text, 1, position, score, position, score, 0.5)

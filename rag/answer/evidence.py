@@ -531,6 +531,14 @@ class Evidence:
             return []
         headed = self._sentence_vectors([f"{row.heading}: {row.text}" for row in rows])
         bare = self._sentence_vectors([row.text for row in rows])
+        # A sentence that leans on the one before it ("Chad was the largest contributor." after a table) is also read
+        # with it; a list item is read with its lead-in instead, and a list question wants each item on its own.
+        joined = {
+            k: f"{rows[k - 1].text} {row.text}"
+            for k, row in enumerate(rows)
+            if k and rows[k - 1].passage == row.passage and not row.item and form is not Form.LIST
+        }
+        after_previous = dict(zip(joined, self._sentence_vectors(list(joined.values())))) if joined else {}
         query_vector = np.asarray(self.embeddings.embed_query(query))
         # A list question is answered by the items of a list whose lead-in says what it asks ("The largest
         # contributors were:"): each item is read as its lead-in says it, in meaning and in words.
@@ -559,8 +567,8 @@ class Evidence:
         heads = _head_nouns(query)
         stand_ins = self._stand_ins(query, weights, [row.text for row in rows])
         dates = _whole_dates(query)
-        for (text, n, i, heading, start, frame, item, on_line), with_heading, alone in zip(
-            rows, headed, bare
+        for k, ((text, n, i, heading, start, frame, item, on_line), with_heading, alone) in enumerate(
+            zip(rows, headed, bare)
         ):
             tokens, heading_tokens = set(tokenize(self.with_aliases(text))), set(tokenize(heading))
             tokens |= _named_again(text, heads)
@@ -585,6 +593,7 @@ class Evidence:
                 float(np.dot(query_vector, with_heading)),
                 float(np.dot(query_vector, alone)),
                 lead.get(frame, 0.0),
+                float(np.dot(query_vector, after_previous[k])) if k in after_previous else 0.0,
             )
             score = (1 - self.policy.overlap_weight) * dense + self.policy.overlap_weight * (overlap + soft)
             if self.values(form, text, query):
