@@ -535,7 +535,8 @@ def test_a_sentence_leaning_on_the_one_before_is_read_in_its_light(corpus_runtim
             Passage("c2", other, {"source": "b.txt"}, 0.5, 0.5),
         ],
     )
-    assert [s.text for s in ranked].index("Tern sent the most.") < [s.text for s in ranked].index(other)
+    texts = [s.text for s in ranked]
+    assert texts.index("Tern sent the most.") < texts.index(other)
 
 
 def test_a_list_asked_of_several_subjects_gets_a_sentence_for_each(corpus_runtime) -> None:  # noqa: ANN001
