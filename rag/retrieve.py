@@ -124,6 +124,7 @@ class Vocabulary:
         # translated question asks (a pass over every chunk at start-up cost 4.7 s at 100,000 chunks).
         self._texts: Callable[[], Iterable[str]] = tuple
         self._spellings: frozenset[str] | None = None
+        self._surfaces: dict[str, str] | None = None  # a stem's first spelling in the corpus, alphabetically
         self._known = list(frequencies)
         self._aliases: dict[str, str] = {}
         self._long_forms: dict[str, str] = {}
@@ -151,7 +152,7 @@ class Vocabulary:
         """Become the other vocabulary, so every holder of this one sees it (a late keyword index fills it in)."""
         self.frequencies, self.size = other.frequencies, other.size
         self.boilerplate, self.words, self._known = other.boilerplate, other.words, other._known
-        self._texts, self._spellings = other._texts, other._spellings
+        self._texts, self._spellings, self._surfaces = other._texts, other._spellings, None
         self.self_references, self.aliases = other.self_references, other.aliases
 
     def is_boilerplate(self, sentence: str) -> bool:
@@ -177,9 +178,25 @@ class Vocabulary:
 
     def spells(self, word: str) -> bool:
         """The corpus writes the word as it is, not only a word of its stem ("OTAN" is no "otani")."""
+        return fold(word) in self._spelled()
+
+    def _spelled(self) -> frozenset[str]:
         if self._spellings is None:  # web addresses are no prose: "otan" of a link is no name the corpus uses
             self._spellings = frozenset(w for text in self._texts() for w in words(ADDRESS.sub(" ", text)))
-        return fold(word) in self._spellings
+        return self._spellings
+
+    def spelling_near(self, word: str, min_ratio: float) -> str | None:
+        """The word as the corpus writes it a typo away ("alger": "algiers", by their stems), or None."""
+        token = stem(fold(word))
+        near = self.correct(token, min_ratio)
+        if near == token or near not in self.frequencies:
+            return None
+        if self._surfaces is None:
+            surfaces: dict[str, str] = {}
+            for spelled in sorted(self._spelled()):
+                surfaces.setdefault(stem(spelled), spelled)
+            self._surfaces = surfaces
+        return self._surfaces.get(near)
 
     def names_something(self, word: str) -> bool:
         """The corpus uses the word and it is no common word of the language ("Accra", not "Well" or "Hi")."""

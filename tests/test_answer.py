@@ -247,6 +247,21 @@ def test_a_name_the_translation_lost_is_added_back_word_by_word(corpus_runtime) 
     assert answer.standalone_question == un
 
 
+def test_a_name_spelled_a_letter_apart_is_added_back_as_the_documents_spell_it(corpus_runtime) -> None:  # noqa: ANN001
+    # "Alger" is "Algiers" in the documents: whether the translation drops it or copies it untranslated, the
+    # search gets the documents' spelling, not a word no passage holds.
+    for translation in (
+        "When did the junta end the agreement?",
+        "When did the junta end the Accord d'Alger?",
+    ):
+        answer = make(corpus_runtime, FakeListLLM(responses=[translation])).ask(
+            "Quand la junte a-t-elle mis fin à l'accord d'Alger ?"
+        )
+        assert answer.standalone_question.endswith(" Algiers"), answer.standalone_question
+        assert "Alger?" not in answer.standalone_question
+        assert not answer.refused and "25 January 2024" in answer.answer, answer.answer
+
+
 def test_a_word_the_translation_left_untranslated_does_not_count_against_the_evidence(corpus_runtime) -> None:  # noqa: ANN001
     untouched = "When was MINUSMA created by the Conseil de sécurité?"  # the small model kept the French name
     answer = make(corpus_runtime, FakeListLLM(responses=[untouched])).ask(

@@ -105,26 +105,31 @@ class Language:
             if term[0].isdigit() or stem(term) not in self.vocabulary.frequencies:
                 log.info("translation %r invented %r", text, term)
                 text = re.sub(rf"\s*\b(?:in |from |at |of )?{re.escape(term)}\b", "", text, flags=re.I)
+        # A word copied from the question that the corpus never uses was left untranslated ("conseil
+        # municipal"): no passage can hold it, so it would only make the evidence look short. An acronym is a name
+        # in every language and stays. A name copied so ("d'Alger") is then one the translation lost.
+        text = " ".join(w for w in text.split() if not self._untranslated(w, question))
         # A name of the question that the corpus holds and the translation dropped is what the
         # question is about: it is added back, so ranking still looks for it.
         # "La Banque…": every sentence starts with a capital, so the question's first word names nothing; nor
         # does a name's lowercase joining word ("la" of "Pourquoi la Banque…").
         first = next(iter(question.split()), "")
-        lost = [
-            word
-            for n in names(ELISION.sub("", question))
-            for word in n.split()
-            if word != first
-            and word[:1].isupper()
-            and fold(word) not in STOPWORDS
-            and self.vocabulary.spells(word)
-            and not term_in(word, text)
-        ]
-        # A word copied from the question that the corpus never uses was left untranslated ("conseil
-        # municipal"): no passage can hold it, so it would only make the evidence look short. An acronym is a name
-        # in every language and stays.
-        text = " ".join(w for w in text.split() if not self._untranslated(w, question))
+        lost = []
+        for n in names(ELISION.sub("", question)):
+            for word in n.split():
+                if word == first or not word[:1].isupper() or fold(word) in STOPWORDS:
+                    continue
+                # A name the corpus spells a letter or two apart is the same name in the documents' language
+                # ("Alger": "Algiers", "Tchad": "Chad"): it is added back as the documents write it.
+                spelled = word if self.vocabulary.spells(word) else self._spelling(word)
+                if spelled and not term_in(word, text) and not term_in(spelled, text):
+                    lost.append(spelled)
         return " ".join([text, *dict.fromkeys(lost)])
+
+    def _spelling(self, word: str) -> str | None:
+        """The corpus's own spelling of a name written a letter or two apart, capitalised as names are; None if none."""
+        near = self.vocabulary.spelling_near(word, self.policy.typo_min_ratio)
+        return near[:1].upper() + near[1:] if near else None
 
     def _untranslated(self, word: str, question: str) -> bool:
         """A word of the translation copied from the question, unknown to the corpus and no acronym."""
