@@ -262,6 +262,18 @@ def test_a_name_spelled_a_letter_apart_is_added_back_as_the_documents_spell_it(c
         assert not answer.refused and "25 January 2024" in answer.answer, answer.answer
 
 
+def test_a_name_typed_in_lowercase_that_the_translation_lost_is_added_back(corpus_runtime) -> None:  # noqa: ANN001
+    lossy = "Who was arrested with in May 2021?"  # the small model dropped "bah ndaw"
+    answer = make(corpus_runtime, FakeListLLM(responses=[lossy])).ask(
+        "qui a ete arrete avec bah ndaw en mai 2021"
+    )
+    assert answer.standalone_question == f"{lossy} bah ndaw", answer.standalone_question
+    # A word the corpus holds as a common word ("camp", "mission") is no name, though written in lowercase.
+    lossy = "When was it closed?"
+    answer = make(corpus_runtime, FakeListLLM(responses=[lossy])).ask("quand le camp de la mission a ferme")
+    assert answer.standalone_question == lossy, answer.standalone_question
+
+
 def test_a_word_the_translation_left_untranslated_does_not_count_against_the_evidence(corpus_runtime) -> None:  # noqa: ANN001
     untouched = "When was MINUSMA created by the Conseil de sécurité?"  # the small model kept the French name
     answer = make(corpus_runtime, FakeListLLM(responses=[untouched])).ask(

@@ -53,6 +53,8 @@ ELISION = re.compile(r"\b[dlDL]['’](?=[A-ZÀ-Ý])")
 DEFAULT_NOTE = "(Answered from the documents, which are in English.)"
 ACRONYM = re.compile(r"[A-Z]{2,}")
 PUNCTUATION = "?!.,;:()\"'«»“”"
+# "de", "la": two-letter words of every language that a corpus may also hold; no name is looked for in them.
+MIN_LOWERCASE_NAME = 3
 
 
 class Language:
@@ -124,6 +126,18 @@ class Language:
                 spelled = word if self.vocabulary.spells(word) else self._spelling(word)
                 if spelled and not term_in(word, text) and not term_in(spelled, text):
                     lost.append(spelled)
+        # A name typed in lowercase ("bah ndaw", "dpa") is one all the same where the corpus writes it and uses it
+        # as no common word.
+        for token in question.split():
+            word = ELISION.sub("", token.strip(PUNCTUATION))
+            if (
+                word[:1].islower()
+                and len(word) >= MIN_LOWERCASE_NAME
+                and self.vocabulary.spells(word)
+                and self.vocabulary.names_something(word)
+                and not term_in(word, text)
+            ):
+                lost.append(word)
         return " ".join([text, *dict.fromkeys(lost)])
 
     def _spelling(self, word: str) -> str | None:
