@@ -737,6 +737,15 @@ def test_the_corpus_own_country_is_no_answer_to_who(corpus_runtime) -> None:  # 
     assert [m.group() for m in found] == ["Bert Koenders"]
 
 
+def test_whose_troops_may_be_answered_by_a_country(corpus_runtime) -> None:  # noqa: ANN001
+    evidence = make(corpus_runtime).evidence
+    sentence = "The Lakeside depot had been held by soldiers from Norland until the spring."
+    # "from Norland" says where they came from: no answer to "who", the answer to "whose".
+    assert evidence.values(Form.WHO, sentence, "Who held the Lakeside depot?") == []
+    found = evidence.values(Form.WHO, sentence, "Whose troops held the Lakeside depot?")
+    assert [m.group() for m in found] == ["Norland"]
+
+
 def test_a_line_of_web_addresses_is_never_evidence(corpus_runtime) -> None:  # noqa: ANN001
     text = (
         "ALSO CONSULTED: https://example.org/minusma-kidal-camp-closed-31-october-2023 and www.example.net/kidal\n"

@@ -17,6 +17,7 @@ from rag.answer.question import (
     ARTICLES,
     ASKS_DAY,
     ASKS_MONEY,
+    ASKS_OWNER,
     ASKS_SOURCE,
     Form,
     acronym_asked,
@@ -413,16 +414,17 @@ class Evidence:
 
     def values(self, form: Form, text: str, question: str) -> list[re.Match[str]]:
         """The values of the wanted kind in a sentence, beyond the question's; a generic name, a place or a thing
-        answers no "who"."""
+        answers no "who" ("whose troops…" may be answered by a country)."""
         found = spans(form, text, question)
         if form is not Form.WHO:
             return found
         # "X calls it…", "according to X": X is where a statement comes from, which only "who said…" asks for.
         sourced = not ASKS_SOURCE.search(question)
+        owner = bool(ASKS_OWNER.search(question))
         return [
             m
             for m in self._names(text, question)
-            if not _names_a_place_or_thing(text, m)
+            if (owner or not _names_a_place_or_thing(text, m))
             and not (sourced and (ATTRIBUTES.match(text, m.end()) or ACCORDING.search(text, 0, m.start())))
         ]
 
