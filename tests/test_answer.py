@@ -632,6 +632,22 @@ def test_a_lone_item_of_a_document_s_list_does_not_shut_out_other_documents() ->
     ]
 
 
+def test_a_list_over_a_span_of_years_keeps_to_it() -> None:
+    def said(text: str, passage: int, score: float) -> Sentence:
+        return Sentence(text, passage, 0, score, 0, score, 0.5, False, 0)
+
+    ranked = [
+        said("In 2015 the Board adopted resolution 40.", 1, 0.9),
+        said("The Board was set up in 2012 and has renewed its charter every year until 2024.", 2, 0.85),
+        said("In 2012 the Board adopted resolution 1, which set it up.", 3, 0.8),
+        said("In 2018 the Board adopted resolution 77.", 4, 0.75),
+    ]
+    chosen = gather(
+        ranked, "Which resolutions did the Board adopt between 2014 and 2020?", 0.7, 6, new_facts=True
+    )
+    assert [s.passage for s in chosen] == [1, 4], "sentences dated only outside the span are of another time"
+
+
 def test_who_have_asks_for_several_people() -> None:
     # "have" agrees with several people; "has" with one, and "had" with either.
     assert form_of("Who have chaired the board of the league?") is Form.LIST

@@ -102,7 +102,12 @@ class Assistant:
             reach = self.policy.read_on_passages
             candidates = [self.following(p) for p in candidates[:reach]] + candidates[reach:]
         ranked = self.evidence.rank(asked.focus, asked.form, candidates)
-        passages, ranked = rerank(candidates, ranked, self.settings.top_k)
+        kept = (
+            max(self.settings.top_k, self.policy.list_passages)
+            if asked.form is Form.LIST
+            else self.settings.top_k
+        )
+        passages, ranked = rerank(candidates, ranked, kept)
         base.retrieved = [_source(n, p) for n, p in enumerate(passages, 1)]
         if not ranked:
             yield Event(final=self._refusal(base, language, "no sentence in the passages"))

@@ -282,8 +282,9 @@ def gather(
         items = _items_after(best, ranked)
         if len(items) > 1:
             following = items[: limit - 1]
-    # "…while it was pulling out in 2023": an item dated only in other years is of another time.
-    years = set() if not new_facts or range_bounds(query) else set(YEAR.findall(query))
+    # "…while it was pulling out in 2023", "…between 2014 and 2022": an item dated only in other years is of
+    # another time.
+    years = _years_asked(query) if new_facts else set()
     for sentence in [*following, *ranked[1:]]:
         if len(chosen) >= limit:
             break
@@ -321,6 +322,14 @@ def gather(
     if neighbours is not None:
         chosen += _neighbours(chosen, ranked, neighbours * best.score, limit - len(chosen))
     return sorted(chosen, key=lambda s: (s.passage, s.position))
+
+
+def _years_asked(query: str) -> set[str]:
+    """The years a question asks about: those it names, or every year of the span it names."""
+    bounds = sorted(int(y) for y in range_bounds(query))
+    if len(bounds) == 2:
+        return {str(y) for y in range(bounds[0], bounds[1] + 1)}
+    return set() if bounds else set(YEAR.findall(query))
 
 
 def _neighbours(chosen: list[Sentence], ranked: list[Sentence], floor: float, room: int) -> list[Sentence]:
