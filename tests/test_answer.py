@@ -137,6 +137,31 @@ def test_another_source_s_figure_is_quoted_when_it_scores_four_fifths_of_the_bes
     assert "Another source gives" in text and "1,350" in text and cited == {1, 2}, text
 
 
+def test_a_document_s_list_of_disagreeing_figures_is_quoted_whole(corpus_runtime) -> None:  # noqa: ANN001
+    def item(text: str, line: int, score: float) -> Sentence:
+        return Sentence(text, 1, line, score, line, score, 0.5, True, line)
+
+    listed = [
+        item("1,204 visitors, according to the museum;", 2, 0.9),
+        item("1,250 visitors, as reported by the city in June;", 1, 0.85),
+        item("about 900 visitors, according to the Herald.", 3, 0.88),
+    ]
+    question = "How many visitors did the Lagos fair have?"
+    text, cited = fact(Form.NUMBER, question, listed, [], make(corpus_runtime).evidence, DEFAULT_POLICY)
+    assert text.startswith("1,204 visitors [1].") and cited == {1}, text
+    # Every other figure of the list, in its order: one rival alone would hide the others.
+    assert text.index("1,250 visitors") < text.index("about 900 visitors"), text
+    # A breakdown's items give the figures of its parts, not what sources say of one whole.
+    parts = [
+        item("rolling stock: 24 trams, $131 million;", 1, 0.9),
+        item("signalling: $93 million.", 2, 0.85),
+    ]
+    text, _ = fact(
+        Form.NUMBER, "How much did the line cost?", parts, [], make(corpus_runtime).evidence, DEFAULT_POLICY
+    )
+    assert "The same list" not in text, text
+
+
 def test_disagreeing_sources_are_both_quoted(corpus_runtime) -> None:  # noqa: ANN001
     answer = make(corpus_runtime).ask("How many MINUSMA personnel were killed in hostile acts?")
     figures = {f for f in ("174", "175", "180") if f in answer.answer}

@@ -37,6 +37,8 @@ WHOLE_OF = re.compile(r"\d\s+of\s+$")
 # or when, not what it counts ("$3.20 anywhere on the network").
 SCALE = re.compile(rf"(?:{SCALE_WORDS})s?", re.I)
 # "What share…", "what percentage…": the answer is a share, not the count it is taken of.
+# An item that names where its figure comes from: a list of such items is a list of sources that disagree.
+ATTRIBUTED = re.compile(r"\b(?:according to|as reported by|reported by)\b", re.I)
 ASKS_SHARE = re.compile(r"\b(?:percentage|proportion|share|per\s*cent|percent|fraction)\b", re.I)
 
 
@@ -130,12 +132,42 @@ def fact(
         lines.append(f"{short} [{best.passage}].")
     lines.append(f"“{defang(best.text)}” [{best.passage}]")
     cited = {best.passage}
+    # A document that lists what its sources say ("311 deaths, the UN figure…", "310 deaths, according to…") is
+    # quoted whole: one item and one rival would misstate it.
+    listed = _listed_values(form, query, best, ours, ranked, evidence, floor, policy.max_list_items - 1)
+    if listed:
+        lines.append("The same list also gives:\n" + "\n".join(f"- {cite(s)}" for s in listed))
+        return "\n\n".join(lines), cited
     for other, theirs in rivals:
         if other.score >= floor and other.text != best.text and ours and not _agree(theirs, ours):
             lines.append(f"Another source gives: “{defang(other.text)}” [{other.passage}]")
             cited.add(other.passage)
             break
     return "\n\n".join(lines), cited
+
+
+def _listed_values(
+    form: Form,
+    query: str,
+    best: Sentence,
+    ours: set[str],
+    ranked: list[Sentence],
+    evidence: Evidence,
+    floor: float,
+    room: int,
+) -> list[Sentence]:
+    """The other items of the best sentence's list that give other values of the asked kind, in the list's order,
+    when most of the list says whose figure it gives (a breakdown, "rolling stock: $131 million;", is no such list)."""
+    if not (ours and best.item):
+        return []
+    found, given = [], [ours]
+    for other in sorted(_neighbours([best], ranked, floor, room), key=lambda s: s.line):
+        theirs = _values(form, other.text, query, evidence)
+        if theirs and not any(_agree(theirs, g) for g in given):
+            found.append(other)
+            given.append(theirs)
+    sourced = sum(bool(ATTRIBUTED.search(s.text)) for s in [best, *found])
+    return found if 2 * sourced > len(found) + 1 else []
 
 
 def short_answer(form: Form, sentence: str, query: str, evidence: Evidence) -> str:
