@@ -785,6 +785,8 @@ def test_whose_troops_may_be_answered_by_a_country(corpus_runtime) -> None:  # n
     assert evidence.values(Form.WHO, sentence, "Who held the Lakeside depot?") == []
     found = evidence.values(Form.WHO, sentence, "Whose troops held the Lakeside depot?")
     assert [m.group() for m in found] == ["Norland"]
+    # "whose the guy…" is "who's" mistyped ("whos"), which asks for a person.
+    assert evidence.values(Form.WHO, sentence, "whose the guy that held the Lakeside depot") == []
 
 
 def test_a_line_of_web_addresses_is_never_evidence(corpus_runtime) -> None:  # noqa: ANN001
