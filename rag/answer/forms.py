@@ -36,9 +36,9 @@ WHOLE_OF = re.compile(r"\d\s+of\s+$")
 # The words that scale an amount ("$5 million"); other words after an amount with its currency before it say where
 # or when, not what it counts ("$3.20 anywhere on the network").
 SCALE = re.compile(rf"(?:{SCALE_WORDS})s?", re.I)
-# "What share…", "what percentage…": the answer is a share, not the count it is taken of.
 # An item that names where its figure comes from: a list of such items is a list of sources that disagree.
 ATTRIBUTED = re.compile(r"\b(?:according to|as reported by|reported by)\b", re.I)
+# "What share…", "what percentage…": the answer is a share, not the count it is taken of.
 ASKS_SHARE = re.compile(r"\b(?:percentage|proportion|share|per\s*cent|percent|fraction)\b", re.I)
 
 

@@ -110,12 +110,12 @@ HARMFUL_REQUEST = re.compile(
     re.I,
 )
 
-# A question asking where a statement came from ("Who announced…?", "Who reported…?").
 # "Whose troops…", "whose soldiers…": the owner asked may be a country or an organisation, not only a person.
 # "whose the guy…" is "who's" mistyped: no noun follows.
 ASKS_OWNER = re.compile(
     r"^\W*(?:and\s+)?whose\s+(?!(?:the|a|an|that|this|these|those|it|he|she|they)\b)", re.I
 )
+# A question asking where a statement came from ("Who announced…?", "Who reported…?").
 ASKS_SOURCE = re.compile(
     r"\b(?:says?|said|report\w*|call\w*|writ\w*|wrote|announc\w*|quot\w*|cit\w*|claim\w*|stat\w*|told|"
     r"tell\w*|gave|giv\w*|put|count\w*|list\w*|sources?|according|spok\w*|speak\w*)\b",
