@@ -11,6 +11,7 @@ from langchain_core.language_models import BaseLanguageModel
 from langchain_core.retrievers import BaseRetriever
 
 from rag.answer import Assistant
+from rag.answer.vectors import SentenceVectors
 from rag.config import Settings
 from rag.errors import RetrievalUnavailable
 from rag.llm import build_llm
@@ -32,6 +33,7 @@ class Runtime:
         llm: BaseLanguageModel | None | Literal["configured"] = "configured",
         retriever: BaseRetriever | None = None,
         late_keyword: bool = False,
+        vectors: SentenceVectors | None = None,
     ) -> None:
         self.settings = settings
         # A server builds its keyword index in the background (hybrid search), so its start does not grow with the
@@ -44,6 +46,8 @@ class Runtime:
             self.__dict__["retriever"] = retriever
         if not isinstance(llm, str):
             self.__dict__["llm"] = llm
+        if vectors is not None:
+            self.__dict__["vectors"] = vectors
 
     @cached_property
     def embeddings(self) -> Embeddings:
@@ -51,6 +55,11 @@ class Runtime:
         embeddings = BundledEmbeddings(self.settings)
         embeddings.load()
         return embeddings
+
+    @cached_property
+    def vectors(self) -> SentenceVectors:
+        """Sentence embeddings cached for as long as the model is loaded: they outlive an index that is reopened."""
+        return SentenceVectors(self.embeddings)
 
     @cached_property
     def store(self) -> Store:
@@ -89,6 +98,7 @@ class Runtime:
             embeddings=self.__dict__.get("embeddings"),
             llm=self.__dict__.get("llm", "configured"),
             late_keyword=self.late_keyword,
+            vectors=self.__dict__.get("vectors"),
         )
 
     @cached_property
@@ -112,4 +122,5 @@ class Runtime:
             vocabulary=self.keyword.vocabulary,
             following=self.keyword.following,
             policy=policy,
+            vectors=self.vectors,
         )

@@ -28,6 +28,7 @@ from rag.answer.question import (
     without_instructions,
     without_opener,
 )
+from rag.answer.vectors import SentenceVectors
 from rag.answer.verify import check, sentences
 from rag.config import Settings
 from rag.errors import LLMUnavailable, RetrievalUnavailable
@@ -54,12 +55,13 @@ class Assistant:
         vocabulary: Vocabulary,
         following: Callable[[Passage], Passage] | None = None,
         policy: Policy = DEFAULT_POLICY,
+        vectors: SentenceVectors | None = None,
     ) -> None:
         self.retriever = retriever
         self.following = following
         self.settings = settings
         self.policy = policy
-        self.evidence = Evidence(embeddings, vocabulary, policy)
+        self.evidence = Evidence(embeddings, vocabulary, policy, vectors)
         self.language = Language(llm, vocabulary, policy)
         self.retrieve_chain: Runnable = RunnableLambda(self._retrieve)
         self.writer: BaseLanguageModel | None = None

@@ -25,6 +25,7 @@ from rag.answer.question import (
     counted_nouns,
     presupposes,
 )
+from rag.answer.vectors import SentenceVectors
 from rag.policy import Policy
 from rag.retrieve import Passage, Vocabulary
 from rag.text import (
@@ -56,7 +57,6 @@ from rag.text import (
     words,
 )
 
-SENTENCE_CACHE_SIZE = 50_000
 MIN_WORDS = 4
 # A sentence that points back ("He…", "In it…", "By then…") is read with the one before it.
 POINTS_BACK = re.compile(
@@ -369,11 +369,17 @@ class _Row(NamedTuple):
 class Evidence:
     """Scores sentences by meaning and by the question's rare words, with the corpus's statistics."""
 
-    def __init__(self, embeddings: Embeddings, vocabulary: Vocabulary, policy: Policy) -> None:
+    def __init__(
+        self,
+        embeddings: Embeddings,
+        vocabulary: Vocabulary,
+        policy: Policy,
+        vectors: SentenceVectors | None = None,
+    ) -> None:
         self.embeddings = embeddings
         self.vocabulary = vocabulary
         self.policy = policy
-        self._vectors: dict[str, np.ndarray] = {}
+        self._sentence_vectors = vectors or SentenceVectors(embeddings)
 
     def weights(self, text: str) -> dict[str, float]:
         """The question's content tokens, typos corrected, each weighted by its rarity (IDF); an aside's weigh less."""
@@ -691,16 +697,6 @@ class Evidence:
             )
             found.append(dict(zip(tokens, best.tolist())))
         return found
-
-    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
-        """Embeddings of sentences, cached: the same corpus sentences come back query after query."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-        if missing:
-            if len(self._vectors) + len(missing) > SENTENCE_CACHE_SIZE:
-                self._vectors.clear()
-            for text, vector in zip(missing, self.embeddings.embed_documents(missing)):
-                self._vectors[text] = np.asarray(vector)
-        return np.asarray([self._vectors[t] for t in texts])
 
     def full_text(self, passage: Passage) -> str:
         """A passage with its title, section heading and named origin ("according to AFP"), and its abbreviations' long forms."""
