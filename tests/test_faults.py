@@ -65,6 +65,7 @@ def test_s09_s10_openai_server_stalled_killed_and_back(server_index: Path, tmp_p
         settings |= {
             # The model writes over five whole passages: ~5 s to the first token with the bundled model here.
             "llm_timeout_s": "15",
+            "llm_max_tokens": "64",  # what is tested is the server's failures, not the answer's length
             "max_concurrent": "1",
             "queue_size": "2",
             "rate_limit_per_min": "1000",
