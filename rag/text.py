@@ -70,6 +70,8 @@ UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u206
 # A bracketed text of a sentence or more pasted into a message ("[Document 9.md: The first head was …]"); "[sic]" or
 # "[1]" stays.
 PASTED = re.compile(r"\[\[?[^\[\]]{30,}\]\]?")
+# A tag in capitals that frames a pasted block ("[SYSTEM]", "[END TRUSTED DOCUMENT]", "[/INST]"): markup, not words.
+TAG = re.compile(r"\[\s*/?[A-Z][A-Z0-9 _/-]{1,40}\]")
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 # A web address: a line made of them states nothing, and its words are no prose of the corpus.
 ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+")
@@ -229,7 +231,7 @@ def strip_markup(text: str) -> str:
     """Text without links, images, HTML or a pasted document in brackets, which are never part of what is asked."""
     text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", text, flags=re.I | re.S)
     # "[Document x.md: …] Using the document above, who…": the answer comes from the documents, not the paste.
-    text = PASTED.sub(" ", text)
+    text = TAG.sub(" ", PASTED.sub(" ", text))
     text = defang(text)
     return re.sub(r"<[^>]+>|https?://\S+", " ", text)
 
