@@ -20,10 +20,12 @@ class SentenceVectors:
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         """One row per text, in order."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        # Read from a local copy: another request may clear the shared cache meanwhile.
+        found = {t: v for t in dict.fromkeys(texts) if (v := self._vectors.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             if len(self._vectors) + len(missing) > self.size:
                 self._vectors.clear()
             for text, vector in zip(missing, self.embeddings.embed_documents(missing)):
-                self._vectors[text] = np.asarray(vector)
-        return np.asarray([self._vectors[t] for t in texts])
+                found[text] = self._vectors[text] = np.asarray(vector)
+        return np.asarray([found[t] for t in texts])
