@@ -386,6 +386,10 @@ def test_what_was_the_date_asks_for_a_date(question: str) -> None:
     # A clause before the question word frames the question; the question word still says what it asks.
     assert form_of("According to the Herald, when did her term end?") is Form.DATE
     assert form_of("In 2019, how many nurses left?") is Form.NUMBER
+    # So does a topic set off by a dash or a colon, as people type in a chat.
+    assert form_of("that tram contract - when did the city sign it?") is Form.DATE
+    assert form_of("The bridge: how many cars cross it?") is Form.NUMBER
+    assert form_of("The 2021-22 budget, what was it?") is Form.FACT
 
 
 def test_a_clause_opening_with_a_question_word_is_the_question_itself() -> None:

@@ -211,9 +211,12 @@ CONTINUES = re.compile(
 )
 # A follow-up's opening conjunction, before its own question word.
 LEADING_AND = re.compile(r"^\W*(?:and|so|also|but|then)\s+", re.I)
-# A clause before the question word frames it ("According to the agency, when…", "In 2019, who…").
+# A clause before the question word frames it ("According to the agency, when…", "In 2019, who…"), as does a
+# topic set off by a dash or a colon ("that peace deal - when did…").
 # A clause that opens with a question word is the question itself ("Which outlets said that, when…, …?").
-LEADING_CLAUSE = re.compile(rf"^(?!\W*(?:{ASKING})\b)[^,?]{{2,80}}?,\s+(?=(?:until when|{ASKING})\b)", re.I)
+LEADING_CLAUSE = re.compile(
+    rf"^(?!\W*(?:{ASKING})\b)[^,:?]{{2,80}}?(?:[,:]|\s[-–—])\s+(?=(?:until when|{ASKING})\b)", re.I
+)
 # Where a question word stands: first, or after "and" in a second question ("… n wen did it close").
 ASKING_WORD = re.compile(r"(^\W*|\b(?:and|n|&)\s+)([A-Za-z]+)")
 # "tema depot closed wen??": a question word may also close a colloquial question.
