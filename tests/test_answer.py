@@ -392,6 +392,22 @@ def test_what_was_the_date_asks_for_a_date(question: str) -> None:
     assert form_of("The 2021-22 budget, what was it?") is Form.FACT
 
 
+@pytest.mark.parametrize(
+    ("question", "read"),
+    [
+        ("When did Paris bring its soldiers home?", "When did France bring its soldiers home?"),
+        ("What did N'Djamena's letter ask?", "What did Chad's letter ask?"),
+        ("Who said that Accra had withdrawn?", "Who said that Ghana had withdrawn?"),
+        ("What happened in Accra in May?", "What happened in Accra in May?"),  # a place
+        ("Which camp near Bamako airport closed?", "Which camp near Bamako airport closed?"),
+        ("Bamako camp closed when?", "Bamako camp closed when?"),  # a name of a place
+        ("Where did George Washington live?", "Where did George Washington live?"),  # part of a name
+    ],
+)
+def test_a_capital_that_acts_is_read_as_its_country(question: str, read: str) -> None:
+    assert written_out(question) == read
+
+
 def test_a_clause_opening_with_a_question_word_is_the_question_itself() -> None:
     # "…, when the bill passed, …" is a clause inside a "which" question, not the question word.
     assert form_of("Which two papers said that, when the bill passed, it paid 1.2 billion?") is Form.LIST

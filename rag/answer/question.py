@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
+from rag.answer.capitals import as_countries
 from rag.answer.model import Answer
 from rag.config import Settings
 from rag.errors import InputRejected
@@ -653,9 +654,10 @@ def acronym_asked(question: str) -> str | None:
 
 
 def written_out(question: str) -> str:
-    """Question words, months, ordinals and chat shorthand written as the documents write them ("wat", "jul 1st"
-    → "what", "July 1"; "1st boss" → "first boss"; "ppl" → "people")."""
-    question = ASKING_WORD.sub(_typed_question_word, unabbreviated(question))
+    """Question words, months, ordinals, chat shorthand and capitals that act written as the documents write them
+    ("wat", "jul 1st" → "what", "July 1"; "1st boss" → "first boss"; "ppl" → "people"; "Paris withdrew" → "France
+    withdrew")."""
+    question = ASKING_WORD.sub(_typed_question_word, as_countries(unabbreviated(question)))
     question = spell_months(CLOSING_WORD.sub(_typed_question_word, question))
 
     def ordinal(match: re.Match[str]) -> str:
