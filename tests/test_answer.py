@@ -1203,6 +1203,12 @@ def test_what_happened_in_a_year_lists_the_events_dated_that_year(corpus_runtime
     assert "renewed" in text and "ambushed" not in text, text
     text, _ = compose(Form.EXPLAIN, "Why was the camp opened in 2021?", ranked, [], evidence, DEFAULT_POLICY)
     assert "opened" in text, text
+    # The one event of that time is told as its account goes on, in the sentences after it.
+    resigned = Sentence("The mayor resigned the next day.", 3, 1, 0.2, 1, 0.3, 0.0)
+    text, cited = compose(
+        Form.EXPLAIN, "What happened in June 2021?", [*ranked, resigned], [], evidence, DEFAULT_POLICY
+    )
+    assert "renewed" in text and "resigned" in text and "ambushed" not in text and cited == {3}, text
 
 
 def test_a_list_quotes_a_fact_once_when_two_documents_state_it(corpus_runtime) -> None:  # noqa: ANN001

@@ -73,8 +73,13 @@ def compose(
         )
         if len(chosen) > 1:
             return "\n".join(f"- {cite(s)}" for s in chosen), {s.passage for s in chosen}
-        if dated:
+        if dated and form is not Form.EXPLAIN:
             return cite(chosen[0]), {chosen[0].passage}
+        if dated:
+            # The one event of that time, told as its account goes on: "…turned into a coup. The president…".
+            event = chosen[0]
+            after = (s for s in ranked if s.passage == event.passage and s.position > event.position)
+            ranked = [event, *after]
     if form is Form.EXPLAIN:
         chosen = gather(
             ranked,
