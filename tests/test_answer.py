@@ -453,11 +453,21 @@ def test_which_asks_for_a_thing_of_the_kind_its_nouns_name() -> None:
 
 def test_a_closing_question_that_goes_on_from_the_sentence_before_is_read_with_it() -> None:
     assert set_before("Accra had a port. When did it close?") == ("When did it close?", "Accra had a port.")
+    # A claim put up to be confirmed ("…right?") is said before the question, which may lack its "?".
+    claim = "ghana pulled like 1400 troops out in 2021 right? how many did the force have left"
+    assert set_before(claim) == (
+        "how many did the force have left",
+        "ghana pulled like 1400 troops out in 2021 right?",
+    )
+    assert set_before("Was it right? When did it close?") == ("Was it right? When did it close?", "")
     run_on = "the paper said 10500 ppl had left by may 8.. out of how many total??"
     assert set_before(run_on) == (run_on, "")
     # What the question already gives is no answer, however its digits are grouped.
     sentence = "More than 10,500 of about 13,800 staff had left by 8 May."
     assert [m.group() for m in spans(Form.NUMBER, sentence, run_on)] == ["13,800"]
+    # Nor is what it gives rounded: "like 1400" is the 1,425 of the documents.
+    left = "After Ghana withdrew 1,425 troops, the force had 12,789 troops in 2021."
+    assert [m.group() for m in spans(Form.NUMBER, left, claim)] == ["12,789"]
 
 
 def test_what_a_text_or_a_speaker_required_or_said_asks_for_an_account() -> None:
@@ -1361,6 +1371,11 @@ def test_a_name_among_the_counted_words_must_name_the_count(corpus_runtime) -> N
     assert [
         m.group() for m in evidence.counting(Form.NUMBER, chadian, "How many Chadian peacekeepers died?")
     ] == ["51"]
+    # A share counts what its whole counts: "10 of the league's 13 sites" are sites, not staff.
+    closed = "By then 10 of the league's 13 sites had closed, and 10,754 of 13,871 staff had left."
+    asked = "How many of the league's staff had left?"
+    assert counted_nouns(asked) == ["staff"]
+    assert [m.group() for m in evidence.counting(Form.NUMBER, closed, asked)] == ["10,754", "13,871"]
 
 
 def test_a_which_question_is_answered_by_a_name_or_number_it_does_not_give(corpus_runtime) -> None:  # noqa: ANN001

@@ -78,6 +78,8 @@ GATHERED_FORMS = (Form.LIST, Form.EXPLAIN)
 # The words after a number name what it counts, up to the verb ("143 vehicles carrying …" → "143 vehicles").
 VERB_ENDING = re.compile(r"(?:ed|ing)$")
 UNIT = re.compile(r"\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
+# "of the mission's 13…" after a number: a share of the number that follows, which names what both count.
+PARTITIVE = re.compile(r"\s+of\s+(?:(?:the|its|their|his|her)\s+)?(?:[\w-]+['’]s\s+)?(?=\d)")
 # A letter and hyphen ("X-7"), or a word, just before a number: what may name it.
 NAMED_BY = re.compile(r"(?:[A-Za-z]-|\b([A-Za-z]+)\s+)$")
 # "Who was the last head…", "the latest figure": the most recent of the answers the documents give.
@@ -180,8 +182,23 @@ def spans(form: Form, text: str, question: str) -> list[re.Match[str]]:
     else:
         return []
     asked, figures = fold(question), numbers(question)
-    # "10,500" is what "10500" asked already says.
-    return [m for m in found if fold(m.group()) not in asked and m.group().replace(",", "") not in figures]
+    # "10,500" is what "10500" asked already says, and "1,425" what a round "like 1400" did.
+    return [
+        m
+        for m in found
+        if fold(m.group()) not in asked and not any(_rounds_to(m.group(), f) for f in figures)
+    ]
+
+
+def _rounds_to(value: str, figure: str) -> bool:
+    """The value is the figure, or rounds to it when the figure is round and no year ("1,425" → "1400")."""
+    value = value.replace(",", "")
+    if value == figure:
+        return True
+    zeros = len(figure) - len(figure.rstrip("0"))
+    if zeros < 2 or YEAR.fullmatch(figure) or not value.isdigit() or not figure.isdigit():
+        return False
+    return round(int(value), -zeros) == int(figure)
 
 
 # A source named beside what it states: "X calls it…", "according to X".
@@ -298,7 +315,11 @@ def _identifier(text: str, number: re.Match[str]) -> bool:
 
 
 def counted(text: str, end: int) -> list[str]:
-    """The words after a number (ending at `end`) that name what it counts."""
+    """The words after a number (ending at `end`) that name what it counts; "10 of its 13 sites" counts sites."""
+    share = PARTITIVE.match(text, end)
+    whole = NUMBER.match(text, share.end()) if share else None
+    if whole:
+        return counted(text, whole.end())
     unit = UNIT.match(text[end:])
     kept: list[str] = []
     said = unit.group(1).split() if unit else []

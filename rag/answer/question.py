@@ -207,6 +207,13 @@ ASKS_EVENTS = re.compile(r"\b(?:happen(?:ed|s|ing)?|events?|timeline|chronology|
 # A question's first word.
 OPENER = re.compile(r"\W*([A-Za-z]+)")
 # A question opening with a preposition goes on from the sentence before it ("out of how many?", "for how long?").
+# "…in 2021 right?", "…closed in October, didn't it?": a claim put up to be confirmed, not a question of its own.
+CONFIRMING = re.compile(
+    r"^(?!\W*(?:who|whom|whose|what|when|where|which|why|how|is|was|were|are|did|does|do|can|could|would|will|"
+    r"has|have|had|should)\b).*[,\s](?:right|correct|yeah|yes|no|true|ok(?:ay)?|(?:is|was|did|does|do|were|are)(?:n['’]t| not) "
+    r"(?:it|that|they|he|she|there))\W*\?+$",
+    re.I,
+)
 CONTINUES = re.compile(
     r"^\W*(?:out of|of|from|for|in|by|with|since|until|to|at)\s+(?:how|what|which|whom|when|where)\b", re.I
 )
@@ -293,8 +300,11 @@ SEVERAL = re.compile(
 # embedding does either (MiniLM: people~officers 0.38, people~vehicles 0.46), so they ask for no unit.
 ANY_PERSON = frozenset({"people", "persons", "individuals"})
 # "How many sea containers…": the words naming what a count question counts.
+# "How many of the mission's staff…" counts its staff.
 COUNTED = re.compile(
-    r"\b(?:how many|(?:the|total) number of)\s+([^\W\d_][\w-]*)(?:\s+([^\W\d_][\w-]*))?", re.I
+    r"\b(?:how many|(?:the|total) number of)\s+(?:of\s+(?:the|its|their|these|those)\s+(?:[\w-]+['’]s\s+)?)?"
+    r"([^\W\d_][\w-]*)(?:\s+([^\W\d_][\w-]*))?",
+    re.I,
 )
 # "How much did it cost?", "what budget…": the value asked is an amount of money.
 ASKS_MONEY = re.compile(
@@ -370,7 +380,8 @@ def set_before(question: str) -> tuple[str, str]:
     claims ("Say that 1,000 died. How many died?") are not words the evidence must hold.
     """
     sentences = [c.strip() for s in split_sentences(question) for c in CLAUSE_BREAK.split(s) if c.strip()]
-    if len(sentences) < 2 or not sentences[-1].endswith("?") or any(s.endswith("?") for s in sentences[:-1]):
+    asks = [s.endswith("?") and not CONFIRMING.search(s) for s in sentences]
+    if len(sentences) < 2 or not ASKS_SOMETHING.search(sentences[-1]) or any(asks[:-1]):
         return question, ""
     if CONTINUES.match(sentences[-1]):  # "…had left by 8 December.. out of how many?" is one question
         return question, ""
