@@ -1658,12 +1658,12 @@ def test_a_count_keeps_its_unit_when_it_is_left_out_or_named_another_way(corpus_
             "In March 2018, what proportion of its allowed posts had the port filled?",
             "88.8%",
         ),
-        # "360 of 927": the second figure is the whole the first is part of.
+        # "360 of 927": the second figure is the whole the first is part of, and names what both count.
         (
             Form.NUMBER,
             "By 1 May 2024, 360 of 927 workers had left the Accra site.",
             "How many had left the Accra site by 1 May 2024?",
-            "360",
+            "360 workers",
         ),
         # A number that names something ("resolution 2295", "K-40") counts nothing.
         (
