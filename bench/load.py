@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -32,6 +33,18 @@ def rss_mb(pid: int, field_name: str = "VmRSS") -> float:
         if line.startswith(field_name + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_share(pid: int, seconds: float) -> float:
+    """The share of one core a process uses over the next `seconds` (user and system time, from /proc)."""
+
+    def used() -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    before = used()
+    time.sleep(seconds)
+    return (used() - before) / seconds
 
 
 def pct(values: list[float], q: float) -> float:

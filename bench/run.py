@@ -19,7 +19,7 @@ from pathlib import Path
 import chromadb
 
 from bench import replicas
-from bench.load import LoadResult, ms, pct, rss_mb, run_load
+from bench.load import LoadResult, cpu_share, ms, pct, rss_mb, run_load
 from bench.synthetic import NOTES, SentenceMixer, sentence_pool
 from rag.config import Settings
 from rag.evaluate import load_items
@@ -60,6 +60,7 @@ class Plan:
     replicas: tuple[int, ...] = (1, 2, 4)
     levels: tuple[int, ...] = (1, 5, 10, 20)
     level_seconds: float = 20.0
+    idle_seconds: float = 20.0
 
 
 SMOKE = Plan(
@@ -78,6 +79,7 @@ SMOKE = Plan(
     replicas=(1,),
     levels=(1, 2),
     level_seconds=2.0,
+    idle_seconds=2.0,
 )
 # What a server needs before it can answer, and nothing more: its imports and its two models.
 FLOOR = (
@@ -336,6 +338,7 @@ def bench_server(
 ) -> None:
     """Cold start, then N clients over the REST API, then peak memory; the load is appended to `results`."""
     idle = rss_mb(served.proc.pid)
+    idle_cpu = cpu_share(served.proc.pid, plan.idle_seconds)
     alone = run_load(served.url, asked, 1, plan.level_seconds, plan.load_max_requests)
     result = run_load(
         served.url, asked, plan.clients, plan.load_seconds, plan.load_max_requests, served.proc.pid
@@ -350,6 +353,13 @@ def bench_server(
     )
     load_row(
         report, f"concurrency ({label}): {plan.clients} clients, {plan.load_seconds:.0f} s", alone, result
+    )
+    report.row(
+        f"idle CPU ({label})",
+        f"{idle_cpu:.1%} of a core over {plan.idle_seconds:.0f} s, ready and unasked",
+        "—",
+        "≤ 2% of a core",
+        idle_cpu <= 0.02,
     )
     memory = f"{min(result.rss_mb or [idle]):.0f}–{max(result.rss_mb or [idle]):.0f} MB"
     report.row(

@@ -37,6 +37,7 @@ def test_bench_smoke_run_writes_every_section(server_index: Path, tmp_path: Path
         "1 replica(s) on one Chroma server",
         "## Replicas: latency against concurrent clients",
         "memory (in-process Chroma)",
+        "idle CPU (in-process Chroma)",
         "## Scale-out",
         "## Answer quality beside the references",
     ):
