@@ -13,7 +13,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.retrievers import BaseRetriever
 
 from rag.answer import NOT_FOUND, Answer, Assistant, Source
-from rag.answer.evidence import dateline, spans
+from rag.answer.evidence import dateline, kinded, spans
 from rag.answer.forms import compose, fact, gather, going_on, short_answer
 from rag.answer.gate import FEATURES, answerable, features, probability
 from rag.answer.model import Sentence
@@ -1385,6 +1385,14 @@ def test_a_which_question_is_answered_by_a_name_or_number_it_does_not_give(corpu
     assert group.evidence["typed_value"] == 0.0 and group.refused, group.answer
     resolution = assistant.ask("Which resolution established MINUSMA?")
     assert resolution.evidence["typed_value"] == 1.0 and "2100" in resolution.answer
+
+
+def test_a_count_of_things_names_none_of_them() -> None:
+    # "13 sites" counts sites, so "which site…" is not answered by it; "the 9365th meeting" names one meeting.
+    text = "By then 10 of the league's 13 sites had closed, at its 9365th meeting and under resolution 2690."
+    found = {kind: m.group() for kind, m in kinded(text)}
+    assert "site" not in found
+    assert found["meet"] == "9365th meeting" and found["resolut"] == "resolution 2690"
 
 
 def test_a_sentence_about_another_thing_of_the_asked_kind_does_not_answer(corpus_runtime) -> None:  # noqa: ANN001
