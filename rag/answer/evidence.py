@@ -283,15 +283,20 @@ def kinded(text: str, *, numbered: bool = True) -> list[tuple[str, re.Match[str]
             continue
         before = KIND_BEFORE.search(text, 0, value.start())
         after = KIND_AFTER.match(text, value.end())
+        number = value.group()[0].isdigit()
         # Only a noun names a kind: "closed Lagos" says what was done to Lagos, not what it is.
         if before and before.group(1) not in STOPWORDS and may_be_noun(before.group(1)):
-            start = before.start() if value.group()[0].isdigit() else value.start()
+            start = before.start() if number else value.start()
             found.append((stem(fold(before.group(1))), SPAN.match(text, start, value.end())))
         # A number before a plural counts things of the kind ("13 sites"); it names none of them.
-        counts_them = value.group()[0].isdigit() and after is not None and plural(after.group(1))
-        if after and after.group(1) not in STOPWORDS and may_be_noun(after.group(1)) and not counts_them:
+        if (
+            after
+            and after.group(1) not in STOPWORDS
+            and may_be_noun(after.group(1))
+            and not (number and plural(after.group(1)))
+        ):
             # A number is told with its kind ("the 9365th meeting"); a name is enough by itself ("the Lagos camp").
-            end = after.end() if value.group()[0].isdigit() else value.end()
+            end = after.end() if number else value.end()
             found.append((stem(fold(after.group(1))), SPAN.match(text, value.start(), end)))
     return [(kind, m) for kind, m in found if m]
 
